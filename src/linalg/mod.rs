@@ -1,0 +1,11 @@
+//! Small dense linear algebra on row-major `f64` slices: the kernels every model builds on.
+//!
+//! Matrices are `d x d`, row-major, in slices of length at least `d * d`. Nothing allocates.
+
+mod cholesky;
+mod eigen;
+mod vector;
+
+pub use cholesky::{cholesky, cholesky_solve, log_det_cholesky, solve_lower, solve_lower_transpose};
+pub use eigen::sym_eigen;
+pub use vector::{axpy, dot, norm2};

@@ -1,0 +1,125 @@
+//! Status codes shared by the safe API (`Result<_, Status>`) and the C ABI (`int32_t`).
+
+use core::ffi::CStr;
+
+/// The outcome of a mixkern call. `Ok` is 0; every failure has its own stable code.
+///
+/// Through the C ABI a status travels as an `int32_t` with these values (the header
+/// names them `MK_STATUS_*`); `mk_status_str` turns any integer into a message.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Success.
+    Ok = 0,
+    /// A required pointer argument was null.
+    NullPointer = 1,
+    /// A size argument (N, d, m, K, an iteration cap, ...) was zero.
+    ZeroSize = 2,
+    /// A product of sizes overflows `size_t`.
+    SizeOverflow = 3,
+    /// A caller buffer (workspace or output) is shorter than required.
+    BufferTooShort = 4,
+    /// Node sizes are zero or do not add up to the number of samples.
+    NodeSizes = 5,
+    /// An input holds NaN or infinity, or a result would not be finite.
+    NonFinite = 6,
+    /// A scalar parameter is outside its domain (sigma <= 0, tol < 0, unknown option, ...).
+    BadParameter = 7,
+    /// A matrix that must be symmetric positive definite is not (e.g. a singular Gram matrix).
+    NotSpd = 8,
+    /// A Rust panic was caught at the C boundary: a bug in mixkern, please report it.
+    Panic = 99,
+}
+
+impl Status {
+    /// A static message describing the status.
+    pub fn message(self) -> &'static str {
+        self.c_message().to_str().unwrap_or("")
+    }
+
+    /// The same message, NUL-terminated for the C ABI.
+    pub const fn c_message(self) -> &'static CStr {
+        match self {
+            Status::Ok => c"ok",
+            Status::NullPointer => c"a required pointer argument is null",
+            Status::ZeroSize => c"a size argument is zero",
+            Status::SizeOverflow => c"a product of sizes overflows size_t",
+            Status::BufferTooShort => c"a workspace or output buffer is too short",
+            Status::NodeSizes => c"node sizes are zero or do not add up to the number of samples",
+            Status::NonFinite => c"an input is NaN or infinite, or a result is not finite",
+            Status::BadParameter => c"a scalar parameter is outside its domain",
+            Status::NotSpd => c"a matrix is not symmetric positive definite (singular or indefinite)",
+            Status::Panic => c"internal error: a panic was caught at the C boundary (a mixkern bug)",
+        }
+    }
+
+    /// The status with this integer code, if there is one.
+    pub const fn from_code(code: i32) -> Option<Status> {
+        Some(match code {
+            0 => Status::Ok,
+            1 => Status::NullPointer,
+            2 => Status::ZeroSize,
+            3 => Status::SizeOverflow,
+            4 => Status::BufferTooShort,
+            5 => Status::NodeSizes,
+            6 => Status::NonFinite,
+            7 => Status::BadParameter,
+            8 => Status::NotSpd,
+            99 => Status::Panic,
+            _ => return None,
+        })
+    }
+
+    /// The integer code of this status, as the C ABI returns it.
+    pub const fn code(self) -> i32 {
+        self as i32
+    }
+}
+
+/// `a * b` as a `Status::SizeOverflow` error when it overflows.
+pub(crate) fn checked_mul(a: usize, b: usize) -> Result<usize, Status> {
+    a.checked_mul(b).ok_or(Status::SizeOverflow)
+}
+
+/// `a + b` as a `Status::SizeOverflow` error when it overflows.
+pub(crate) fn checked_add(a: usize, b: usize) -> Result<usize, Status> {
+    a.checked_add(b).ok_or(Status::SizeOverflow)
+}
+
+/// `Err(Status::BufferTooShort)` unless `have >= need`.
+pub(crate) fn ensure_len(have: usize, need: usize) -> Result<(), Status> {
+    if have < need {
+        Err(Status::BufferTooShort)
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_and_messages_are_distinct() {
+        let all = [
+            Status::Ok,
+            Status::NullPointer,
+            Status::ZeroSize,
+            Status::SizeOverflow,
+            Status::BufferTooShort,
+            Status::NodeSizes,
+            Status::NonFinite,
+            Status::BadParameter,
+            Status::NotSpd,
+            Status::Panic,
+        ];
+        for (i, a) in all.iter().enumerate() {
+            assert_eq!(Status::from_code(a.code()), Some(*a));
+            for b in &all[i + 1..] {
+                assert_ne!(a.code(), b.code());
+                assert_ne!(a.message(), b.message());
+            }
+        }
+        assert_eq!(Status::from_code(12345), None);
+    }
+}

@@ -1,0 +1,28 @@
+/* Compiled by tests/header.rs as C and C++ with -Wall -Wextra -Werror -pedantic: the header
+ * must be self-contained and warning-free, and its names must be what the docs promise. */
+#include "mixkern.h"
+
+int header_check(void);
+
+int header_check(void) {
+    mk_status ok = MK_STATUS_OK;
+    int32_t codes[] = {MK_STATUS_OK,          MK_STATUS_NULL_POINTER, MK_STATUS_ZERO_SIZE,
+                       MK_STATUS_SIZE_OVERFLOW, MK_STATUS_BUFFER_TOO_SHORT,
+                       MK_STATUS_NODE_SIZES,  MK_STATUS_NON_FINITE,   MK_STATUS_BAD_PARAMETER,
+                       MK_STATUS_NOT_SPD,     MK_STATUS_PANIC};
+    mk_cmlr_options options = mk_cmlr_options_default();
+    mk_cmlr_report report;
+    report.iterations = 0;
+    report.converged = 0;
+    report.last_step = 0.0;
+    options.algorithm = MK_CMLR_ALG1;
+    options.algorithm = MK_CMLR_ALG2;
+    options.init = MK_CMLR_INIT_GIVEN;
+    options.init = MK_CMLR_INIT_NODE_MOMENTS;
+    const char *message = mk_status_str(codes[1]);
+    const char *version = mk_version();
+    size_t work = mk_cmlr_fit_work_len(1, 1) + mk_cmlr_init_work_len(1) +
+                  mk_cmlr_step_work_len(1) + mk_cmlr_node_statistics_work_len(1, 1);
+    return (int)ok + (int)report.iterations + (message[0] == 0) + (version[0] == 0) +
+           (int)(work == 0) + (int)options.max_iter * 0;
+}

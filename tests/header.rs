@@ -1,0 +1,44 @@
+//! The committed header is what cbindgen generates from the code, and it compiles cleanly as C
+//! and as C++.
+mod common;
+
+use std::process::Command;
+
+#[test]
+fn header_is_current() {
+    let generated = std::fs::read_to_string(concat!(env!("OUT_DIR"), "/mixkern.h"))
+        .expect("build.rs writes $OUT_DIR/mixkern.h");
+    let committed = std::fs::read_to_string(common::root().join("include/mixkern.h"))
+        .expect("include/mixkern.h is committed");
+    assert!(
+        generated == committed,
+        "include/mixkern.h is stale: run `cargo build` outside CI and commit include/mixkern.h"
+    );
+}
+
+/// Compiles tests/c/header_check.c (which includes mixkern.h and touches every type and
+/// constant) with -Wall -Wextra -Werror -pedantic, as C99, C11 and C++11/17.
+#[test]
+fn header_compiles_as_c_and_cpp() {
+    let source = common::root().join("tests/c/header_check.c");
+    let dir = common::scratch_dir("header_check");
+    let variants: [(bool, &[&str]); 4] = [
+        (false, &["-std=c99", "-pedantic"]),
+        (false, &["-std=c11", "-pedantic"]),
+        (true, &["-x", "c++", "-std=c++11", "-pedantic"]),
+        (true, &["-x", "c++", "-std=c++17", "-pedantic"]),
+    ];
+    for (cplusplus, flags) in variants {
+        let obj = dir.join(format!("header_check_{}.o", flags.join("").replace(['-', '+'], "")));
+        let out: std::process::Output = {
+            let mut cmd: Command = common::compiler(cplusplus);
+            cmd.args(flags).arg("-c").arg(&source).arg("-o").arg(&obj);
+            cmd.output().expect("run the compiler")
+        };
+        assert!(
+            out.status.success(),
+            "header_check.c with {flags:?} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
