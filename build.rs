@@ -15,9 +15,13 @@ fn main() {
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-env-changed=CI");
     // The tests that compile C need the target triple to ask the cc crate for the C compiler.
-    println!("cargo:rustc-env=MIXKERN_TARGET={}", env::var("TARGET").expect("TARGET"));
+    println!(
+        "cargo:rustc-env=MIXKERN_TARGET={}",
+        env::var("TARGET").expect("TARGET")
+    );
 
-    let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml");
+    let config =
+        cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml");
     let bindings = match cbindgen::generate_with_config(&crate_dir, config) {
         Ok(b) => b,
         Err(e) => {

@@ -268,6 +268,30 @@ int32_t mk_cmlr_alg2_step(const double *node_sums,
                           double *step_out);
 
 /**
+ * Node posteriors, the E-step of Algorithm 2: `out[j]` = P(xi_j = +1 | node j) =
+ * sigmoid(2 <s_j, theta> / sigma^2). Exact (0 or 1, never NaN) however large the sums grow.
+ *
+ * Parameters:
+ * - `node_sums` (in): m x d, `m * d` doubles; `m`, `d` > 0.
+ * - `theta` (in): d doubles. `sigma`: > 0.
+ * - `out` (out): m doubles.
+ *
+ * Returns `MK_STATUS_OK`, or with `out` untouched: `MK_STATUS_NULL_POINTER`,
+ * `MK_STATUS_ZERO_SIZE`, `MK_STATUS_SIZE_OVERFLOW`, `MK_STATUS_BAD_PARAMETER` (sigma),
+ * `MK_STATUS_NON_FINITE` (node sums or theta), `MK_STATUS_PANIC`.
+ *
+ * # Safety
+ * Every pointer must be valid for the stated number of elements; `out` must not overlap the
+ * inputs.
+ */
+int32_t mk_cmlr_node_posteriors(const double *node_sums,
+                                size_t m,
+                                size_t d,
+                                const double *theta,
+                                double sigma,
+                                double *out);
+
+/**
  * Workspace length (doubles) of `mk_cmlr_init`: 2 d^2 + 2 d; 0 if d is 0 or it overflows.
  */
 size_t mk_cmlr_init_work_len(size_t d);

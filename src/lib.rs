@@ -22,6 +22,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_op_in_unsafe_fn)]
 
+mod cpu;
 pub mod ffi;
 pub mod linalg;
 pub mod mlr;

@@ -48,8 +48,12 @@ impl Status {
             Status::NodeSizes => c"node sizes are zero or do not add up to the number of samples",
             Status::NonFinite => c"an input is NaN or infinite, or a result is not finite",
             Status::BadParameter => c"a scalar parameter is outside its domain",
-            Status::NotSpd => c"a matrix is not symmetric positive definite (singular or indefinite)",
-            Status::Panic => c"internal error: a panic was caught at the C boundary (a mixkern bug)",
+            Status::NotSpd => {
+                c"a matrix is not symmetric positive definite (singular or indefinite)"
+            }
+            Status::Panic => {
+                c"internal error: a panic was caught at the C boundary (a mixkern bug)"
+            }
         }
     }
 

@@ -29,7 +29,10 @@ fn header_compiles_as_c_and_cpp() {
         (true, &["-x", "c++", "-std=c++17", "-pedantic"]),
     ];
     for (cplusplus, flags) in variants {
-        let obj = dir.join(format!("header_check_{}.o", flags.join("").replace(['-', '+'], "")));
+        let obj = dir.join(format!(
+            "header_check_{}.o",
+            flags.join("").replace(['-', '+'], "")
+        ));
         let out: std::process::Output = {
             let mut cmd: Command = common::compiler(cplusplus);
             cmd.args(flags).arg("-c").arg(&source).arg("-o").arg(&obj);

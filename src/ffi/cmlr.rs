@@ -1,6 +1,8 @@
 //! C ABI of [`crate::mlr`]: clustered mixtures of linear regressions (seed 000).
 
-use super::{flag, optional_slice, optional_slice_mut, product, run, slice, slice_mut, work_len_for_c};
+use super::{
+    flag, optional_slice, optional_slice_mut, product, run, slice, slice_mut, work_len_for_c,
+};
 use crate::mlr::{self, Algorithm, ClusteredData, FitOptions, Init, Metric, Trace};
 use crate::Status;
 
@@ -87,12 +89,18 @@ pub extern "C" fn mk_cmlr_options_default() -> MkCmlrOptions {
 ///
 /// # Safety
 /// A non-null `sigma_chol` must be valid for d*d reads.
-unsafe fn metric<'a>(sigma_chol: *const f64, d: usize, use_identity: i32) -> Result<Metric<'a>, Status> {
+unsafe fn metric<'a>(
+    sigma_chol: *const f64,
+    d: usize,
+    use_identity: i32,
+) -> Result<Metric<'a>, Status> {
     if flag(use_identity)? {
         Ok(Metric::Identity)
     } else {
         // SAFETY: forwarded contract.
-        Ok(Metric::SigmaHat(unsafe { slice(sigma_chol, product(d, d)?) }?))
+        Ok(Metric::SigmaHat(unsafe {
+            slice(sigma_chol, product(d, d)?)
+        }?))
     }
 }
 
@@ -252,6 +260,39 @@ pub unsafe extern "C" fn mk_cmlr_alg2_step(
             *out = step;
         }
         Ok(())
+    })
+}
+
+/// Node posteriors, the E-step of Algorithm 2: `out[j]` = P(xi_j = +1 | node j) =
+/// sigmoid(2 <s_j, theta> / sigma^2). Exact (0 or 1, never NaN) however large the sums grow.
+///
+/// Parameters:
+/// - `node_sums` (in): m x d, `m * d` doubles; `m`, `d` > 0.
+/// - `theta` (in): d doubles. `sigma`: > 0.
+/// - `out` (out): m doubles.
+///
+/// Returns `MK_STATUS_OK`, or with `out` untouched: `MK_STATUS_NULL_POINTER`,
+/// `MK_STATUS_ZERO_SIZE`, `MK_STATUS_SIZE_OVERFLOW`, `MK_STATUS_BAD_PARAMETER` (sigma),
+/// `MK_STATUS_NON_FINITE` (node sums or theta), `MK_STATUS_PANIC`.
+///
+/// # Safety
+/// Every pointer must be valid for the stated number of elements; `out` must not overlap the
+/// inputs.
+#[no_mangle]
+pub unsafe extern "C" fn mk_cmlr_node_posteriors(
+    node_sums: *const f64,
+    m: usize,
+    d: usize,
+    theta: *const f64,
+    sigma: f64,
+    out: *mut f64,
+) -> i32 {
+    run(|| {
+        // SAFETY (all blocks below): lengths as documented; the caller guarantees validity.
+        let sums = unsafe { slice(node_sums, product(m, d)?) }?;
+        let theta = unsafe { slice(theta, d) }?;
+        let out = unsafe { slice_mut(out, m) }?;
+        mlr::node_posteriors(sums, m, d, theta, sigma, out)
     })
 }
 

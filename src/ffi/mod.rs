@@ -19,8 +19,8 @@ pub use cmlr::*;
 /// Runs an FFI body and turns its outcome into a status code, catching panics under `std`.
 fn run(body: impl FnOnce() -> Result<(), Status>) -> i32 {
     #[cfg(feature = "std")]
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body))
-        .unwrap_or(Err(Status::Panic));
+    let outcome =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).unwrap_or(Err(Status::Panic));
     #[cfg(not(feature = "std"))]
     let outcome = body();
     match outcome {
@@ -83,7 +83,10 @@ unsafe fn optional_slice<'a, T>(ptr: *const T, len: usize) -> Result<Option<&'a 
 ///
 /// # Safety
 /// As for [`slice_mut`].
-unsafe fn optional_slice_mut<'a, T>(ptr: *mut T, len: usize) -> Result<Option<&'a mut [T]>, Status> {
+unsafe fn optional_slice_mut<'a, T>(
+    ptr: *mut T,
+    len: usize,
+) -> Result<Option<&'a mut [T]>, Status> {
     if ptr.is_null() {
         Ok(None)
     } else {

@@ -6,6 +6,8 @@ mod cholesky;
 mod eigen;
 mod vector;
 
-pub use cholesky::{cholesky, cholesky_solve, log_det_cholesky, solve_lower, solve_lower_transpose};
+pub use cholesky::{
+    cholesky, cholesky_solve, log_det_cholesky, solve_lower, solve_lower_transpose,
+};
 pub use eigen::sym_eigen;
 pub use vector::{axpy, dot, norm2};

@@ -26,7 +26,12 @@ impl<'a> ClusteredData<'a> {
     /// Errors: `ZeroSize` if d, N or m is zero; `SizeOverflow` if N * d overflows;
     /// `BufferTooShort` if x is shorter than N * d; `NodeSizes` if a node size is zero or the
     /// sizes do not add up to N (or their sum overflows).
-    pub fn new(x: &'a [f64], y: &'a [f64], d: usize, node_sizes: &'a [usize]) -> Result<Self, Status> {
+    pub fn new(
+        x: &'a [f64],
+        y: &'a [f64],
+        d: usize,
+        node_sizes: &'a [usize],
+    ) -> Result<Self, Status> {
         let n_total = y.len();
         if d == 0 || n_total == 0 || node_sizes.is_empty() {
             return Err(Status::ZeroSize);
@@ -43,7 +48,12 @@ impl<'a> ClusteredData<'a> {
         if sum != n_total {
             return Err(Status::NodeSizes);
         }
-        Ok(ClusteredData { x: &x[..len_x], y, d, node_sizes })
+        Ok(ClusteredData {
+            x: &x[..len_x],
+            y,
+            d,
+            node_sizes,
+        })
     }
 
     /// The covariates, N x d row-major.
@@ -98,7 +108,10 @@ pub fn node_statistics(
     let len_g = checked_mul(d, d)?;
     ensure_len(node_sums.len(), len_s)?;
     ensure_len(sigma_chol.len(), len_g)?;
-    ensure_len(work.len(), node_statistics_work_len(data.node_sizes.len(), d)?)?;
+    ensure_len(
+        work.len(),
+        node_statistics_work_len(data.node_sizes.len(), d)?,
+    )?;
     let (s_tmp, rest) = work.split_at_mut(len_s);
     let g_tmp = &mut rest[..len_g];
     statistics_into(data, s_tmp, g_tmp)?;
@@ -119,7 +132,15 @@ pub(crate) fn statistics_into(
     sigma_chol: &mut [f64],
 ) -> Result<(), Status> {
     let d = data.d;
-    dispatch_dim!(d, gram_and_node_sums(data.x, data.y, d, data.node_sizes, sigma_chol, node_sums));
+    // Fewer samples than d: rank(X^T X) <= N < d, singular whatever rounding makes of the
+    // pivots (the factorization's relative pivot test catches most, not all, such cases).
+    if data.n_total() < d {
+        return Err(Status::NotSpd);
+    }
+    dispatch_dim!(
+        d,
+        gram_and_node_sums(data.x, data.y, d, data.node_sizes, sigma_chol, node_sums)
+    );
     super::ensure_finite(node_sums)?;
     super::ensure_finite(sigma_chol)?;
     let inv_n = 1.0 / data.n_total() as f64;

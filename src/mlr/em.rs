@@ -3,8 +3,11 @@
 use super::data::statistics_into;
 use super::init::{init_into, init_work_len};
 use super::kernel::{alg1_sum, alg2_sum, dispatch_dim};
-use super::{ensure_finite, inverse_noise_variance, norm_sq, sign_invariant_distance, ClusteredData};
-use crate::linalg::cholesky_solve;
+use super::{
+    ensure_finite, inverse_noise_variance, norm_sq, sign_invariant_distance, ClusteredData,
+};
+use crate::linalg::{cholesky_solve, dot};
+use crate::special::sigmoid;
 use crate::status::{checked_add, checked_mul, ensure_len};
 use crate::Status;
 
@@ -263,7 +266,9 @@ pub fn fit(
 ) -> Result<FitReport, Status> {
     let (d, m, n_total) = (data.dim(), data.n_nodes(), data.n_total());
     let inv_noise_var = inverse_noise_variance(opts.sigma)?;
-    if !(opts.tol >= 0.0) || opts.max_iter == 0 {
+    // `tol >= 0` is false for NaN.
+    let tol_ok = opts.tol >= 0.0;
+    if !tol_ok || opts.max_iter == 0 {
         return Err(Status::BadParameter);
     }
     ensure_len(theta.len(), d)?;
@@ -277,7 +282,10 @@ pub fn fit(
     if trace.error.is_some() && theta_star.is_none() {
         return Err(Status::BadParameter);
     }
-    for t in [trace.step.as_deref(), trace.error.as_deref()].into_iter().flatten() {
+    for t in [trace.step.as_deref(), trace.error.as_deref()]
+        .into_iter()
+        .flatten()
+    {
         ensure_len(t.len(), opts.max_iter)?;
     }
     ensure_len(work.len(), fit_work_len(m, d)?)?;
@@ -287,17 +295,28 @@ pub fn fit(
     let (current, rest) = rest.split_at_mut(d);
     let (next, scratch) = rest.split_at_mut(d);
     statistics_into(data, node_sums, chol)?;
-    let metric = if opts.use_identity { Metric::Identity } else { Metric::SigmaHat(chol) };
+    let metric = if opts.use_identity {
+        Metric::Identity
+    } else {
+        Metric::SigmaHat(chol)
+    };
     match opts.init {
         Init::Given => current.copy_from_slice(&theta[..d]),
         Init::NodeMoments => init_into(node_sums, data.node_sizes(), d, metric, current, scratch)?,
     }
     let source = match opts.algorithm {
-        Algorithm::IgnoreClusters => Source::Samples { x: data.x(), y: data.y() },
+        Algorithm::IgnoreClusters => Source::Samples {
+            x: data.x(),
+            y: data.y(),
+        },
         Algorithm::HonourClusters => Source::NodeSums(node_sums),
     };
 
-    let mut report = FitReport { iterations: 0, converged: false, last_step: 0.0 };
+    let mut report = FitReport {
+        iterations: 0,
+        converged: false,
+        last_step: 0.0,
+    };
     for t in 0..opts.max_iter {
         update(source, d, n_total, metric, inv_noise_var, current, next)?;
         let step = step_norm(current, next);
@@ -308,7 +327,11 @@ pub fn fit(
         if let (Some(tr), Some(star)) = (trace.error.as_deref_mut(), theta_star) {
             tr[t] = sign_invariant_distance(current, &star[..d]);
         }
-        report = FitReport { iterations: t + 1, converged: false, last_step: step };
+        report = FitReport {
+            iterations: t + 1,
+            converged: false,
+            last_step: step,
+        };
         if step <= opts.tol * libm::sqrt(norm_sq(current)) {
             report.converged = true;
             break;
@@ -316,4 +339,34 @@ pub fn fit(
     }
     theta[..d].copy_from_slice(current);
     Ok(report)
+}
+
+/// The E-step of Algorithm 2 made visible: `out[j]` = P(xi_j = +1 | node j) =
+/// sigmoid(2 <s_j, theta> / sigma^2) for the m node sums (m x d). Exact (0 or 1, never NaN)
+/// however large the node sums grow.
+///
+/// Errors, with `out` untouched: `ZeroSize` (m or d zero), `SizeOverflow`, `BufferTooShort`
+/// (node sums, theta or out), `BadParameter` (sigma), `NonFinite` (node sums or theta).
+pub fn node_posteriors(
+    node_sums: &[f64],
+    m: usize,
+    d: usize,
+    theta: &[f64],
+    sigma: f64,
+    out: &mut [f64],
+) -> Result<(), Status> {
+    if m == 0 || d == 0 {
+        return Err(Status::ZeroSize);
+    }
+    let len_s = checked_mul(m, d)?;
+    ensure_len(node_sums.len(), len_s)?;
+    ensure_len(theta.len(), d)?;
+    ensure_len(out.len(), m)?;
+    let inv_noise_var = inverse_noise_variance(sigma)?;
+    ensure_finite(&node_sums[..len_s])?;
+    ensure_finite(&theta[..d])?;
+    for (p, s) in out.iter_mut().zip(node_sums[..len_s].chunks_exact(d)) {
+        *p = sigmoid(2.0 * dot(s, &theta[..d]) * inv_noise_var);
+    }
+    Ok(())
 }

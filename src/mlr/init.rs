@@ -1,9 +1,10 @@
 //! A start for the EM that needs no knowledge of theta*: node-level moments.
 //!
-//! For the seed's model, v_j = s_j / n_j has E[v_j v_j^T] = (1 + 1/n) theta* theta*^T
-//! + ((|theta*|^2 + sigma^2)/n) I, so the top eigenvector u of M = (1/m) sum_j v_j v_j^T is the
-//! direction of +-theta*. The scale is least squares along u with the node labels read off
-//! the signs of <s_j, u>: c = sum_j |<s_j, u>| / (N u^T Sigma_hat u), and the start is c u.
+//! For the seed's model, v_j = s_j / n_j has
+//! E[v_j v_j^T] = (1 + 1/n) theta* theta*^T + ((|theta*|^2 + sigma^2) / n) I,
+//! so the top eigenvector u of M = (1/m) sum_j v_j v_j^T is the direction of +-theta*. The
+//! scale is least squares along u with the node labels read off the signs of <s_j, u>:
+//! c = sum_j |<s_j, u>| / (N u^T Sigma_hat u), and the start is c u.
 
 use super::em::{check_metric, Metric};
 use super::ensure_finite;
@@ -42,7 +43,7 @@ pub fn init_from_node_moments(
     ensure_len(node_sums.len(), len_s)?;
     ensure_len(theta_out.len(), d)?;
     ensure_len(work.len(), init_work_len(d)?)?;
-    if node_sizes.iter().any(|&n| n == 0) {
+    if node_sizes.contains(&0) {
         return Err(Status::NodeSizes);
     }
     ensure_finite(&node_sums[..len_s])?;
@@ -85,7 +86,10 @@ pub(crate) fn init_into(
     sym_eigen(moments, d, values, vectors)?;
     let u = &vectors[..d];
     let n_total: f64 = node_sizes.iter().map(|&n| n as f64).sum();
-    let projected: f64 = node_sums.chunks_exact(d).map(|s| libm::fabs(dot(s, u))).sum();
+    let projected: f64 = node_sums
+        .chunks_exact(d)
+        .map(|s| libm::fabs(dot(s, u)))
+        .sum();
     let u_metric_u = match metric {
         Metric::Identity => dot(u, u),
         // u^T L L^T u = |L^T u|^2, (L^T u)_a = sum_{b >= a} L_ba u_b.

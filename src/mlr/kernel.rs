@@ -5,13 +5,18 @@
 //! portable path for any runtime `d`. [`dispatch_dim!`] picks the instance; tests check every
 //! fast path against the `D == 0` path.
 
+use crate::linalg::{axpy, dot};
 use crate::special::tanh;
 
 /// Rows handled per block: the block's rows stay in L1 between the dot products, the
 /// vectorized tanh and the accumulation.
 const BLOCK: usize = 64;
 
-/// Calls `$kernel::<D>(args)` with `D = d` for 1 <= d <= 16, else `$kernel::<0>(args)`.
+/// The largest d with a fixed-size instance.
+const MAX_FIXED_DIM: usize = 16;
+
+/// Calls `$kernel::<D>(args)` with `D = d` for 1 <= d <= 16 (`MAX_FIXED_DIM`), else
+/// `$kernel::<0>(args)`.
 macro_rules! dispatch_dim {
     ($d:expr, $kernel:ident ( $($arg:expr),* $(,)? )) => {
         match $d {
@@ -37,6 +42,27 @@ macro_rules! dispatch_dim {
 }
 pub(crate) use dispatch_dim;
 
+/// Defines `$name::<D>(args)`, which runs `$portable::<D>(args)` compiled for AVX2 when the CPU
+/// has it (x86_64) and as compiled for the target's baseline otherwise. Both perform the same
+/// IEEE operations in the same order, so they agree bit for bit.
+macro_rules! with_avx2 {
+    ($(#[$doc:meta])* fn $name:ident = $portable:ident ( $($p:ident : $t:ty),* $(,)? )) => {
+        $(#[$doc])*
+        pub(crate) fn $name<const D: usize>($($p: $t),*) {
+            #[cfg(target_arch = "x86_64")]
+            if crate::cpu::has_avx2() {
+                #[target_feature(enable = "avx2")]
+                fn avx2<const D: usize>($($p: $t),*) {
+                    $portable::<D>($($p),*)
+                }
+                // SAFETY: the CPU supports AVX2 (checked at run time).
+                return unsafe { avx2::<D>($($p),*) };
+            }
+            $portable::<D>($($p),*)
+        }
+    };
+}
+
 /// The dimension the instance works in: the constant `D`, or the runtime `d` when `D == 0`.
 #[inline(always)]
 const fn dim<const D: usize>(d: usize) -> usize {
@@ -51,7 +77,8 @@ const fn dim<const D: usize>(d: usize) -> usize {
 /// (strict lower triangle zero) and `node_sums[..m*d]` with s_j = sum_{i in node j} y_i x_i.
 /// `x` holds N rows of length d, `y` N values, and the node sizes add up to N (checked by
 /// [`super::ClusteredData::new`]).
-pub(crate) fn gram_and_node_sums<const D: usize>(
+#[inline(always)]
+pub(crate) fn gram_and_node_sums_portable<const D: usize>(
     x: &[f64],
     y: &[f64],
     d: usize,
@@ -114,13 +141,19 @@ fn tanh_weighted_sum<const D: usize, const SCALED: bool>(
 ) {
     let d = dim::<D>(d);
     let theta = &theta[..d];
-    let acc = &mut acc[..d];
-    acc.fill(0.0);
+    // Fixed d: accumulate in a local array the compiler keeps in registers; runtime d: in `acc`.
+    let mut local = [0.0f64; MAX_FIXED_DIM];
+    let sum = if D > 0 {
+        &mut local[..d]
+    } else {
+        &mut acc[..d]
+    };
+    sum.fill(0.0);
     let mut weights = [0.0f64; BLOCK];
     for (b, block) in rows.chunks(BLOCK * d).enumerate() {
         let w = &mut weights[..block.len() / d];
         for (wk, row) in w.iter_mut().zip(block.chunks_exact(d)) {
-            *wk = row.iter().zip(theta).map(|(r, t)| r * t).sum::<f64>();
+            *wk = dot(row, theta);
         }
         if SCALED {
             let c = &scales[b * BLOCK..b * BLOCK + w.len()];
@@ -133,15 +166,17 @@ fn tanh_weighted_sum<const D: usize, const SCALED: bool>(
             }
         }
         for (&wk, row) in w.iter().zip(block.chunks_exact(d)) {
-            for (a, r) in acc.iter_mut().zip(row) {
-                *a += wk * r;
-            }
+            axpy(wk, row, sum);
         }
+    }
+    if D > 0 {
+        acc[..d].copy_from_slice(&local[..d]);
     }
 }
 
 /// Algorithm 1's sum: `acc = sum_i tanh(y_i <x_i, theta> / sigma^2) y_i x_i`.
-pub(crate) fn alg1_sum<const D: usize>(
+#[inline(always)]
+pub(crate) fn alg1_sum_portable<const D: usize>(
     x: &[f64],
     y: &[f64],
     d: usize,
@@ -153,7 +188,8 @@ pub(crate) fn alg1_sum<const D: usize>(
 }
 
 /// Algorithm 2's sum: `acc = sum_j tanh(<s_j, theta> / sigma^2) s_j`.
-pub(crate) fn alg2_sum<const D: usize>(
+#[inline(always)]
+pub(crate) fn alg2_sum_portable<const D: usize>(
     node_sums: &[f64],
     d: usize,
     theta: &[f64],
@@ -161,6 +197,25 @@ pub(crate) fn alg2_sum<const D: usize>(
     acc: &mut [f64],
 ) {
     tanh_weighted_sum::<D, false>(node_sums, &[], d, theta, inv_noise_var, acc)
+}
+
+with_avx2! {
+    /// [`gram_and_node_sums_portable`], for the best instruction set the CPU has.
+    fn gram_and_node_sums = gram_and_node_sums_portable(
+        x: &[f64], y: &[f64], d: usize, node_sizes: &[usize], gram: &mut [f64], node_sums: &mut [f64],
+    )
+}
+with_avx2! {
+    /// [`alg1_sum_portable`], for the best instruction set the CPU has.
+    fn alg1_sum = alg1_sum_portable(
+        x: &[f64], y: &[f64], d: usize, theta: &[f64], inv_noise_var: f64, acc: &mut [f64],
+    )
+}
+with_avx2! {
+    /// [`alg2_sum_portable`], for the best instruction set the CPU has.
+    fn alg2_sum = alg2_sum_portable(
+        node_sums: &[f64], d: usize, theta: &[f64], inv_noise_var: f64, acc: &mut [f64],
+    )
 }
 
 #[cfg(test)]
@@ -195,10 +250,19 @@ mod tests {
             let (mut s_fast, mut s_ref) = ([f64::NAN; 3 * 17], [f64::NAN; 3 * 17]);
             let x = &x[..n * d];
             let y = &y[..n];
-            dispatch_dim!(d, gram_and_node_sums(x, y, d, &sizes, &mut g_fast, &mut s_fast));
+            dispatch_dim!(
+                d,
+                gram_and_node_sums(x, y, d, &sizes, &mut g_fast, &mut s_fast)
+            );
             gram_and_node_sums::<0>(x, y, d, &sizes, &mut g_ref, &mut s_ref);
-            assert!(close(&g_fast[..d * d], &g_ref[..d * d], 1e-14), "gram d={d}");
-            assert!(close(&s_fast[..3 * d], &s_ref[..3 * d], 1e-14), "sums d={d}");
+            assert!(
+                close(&g_fast[..d * d], &g_ref[..d * d], 1e-14),
+                "gram d={d}"
+            );
+            assert!(
+                close(&s_fast[..3 * d], &s_ref[..3 * d], 1e-14),
+                "sums d={d}"
+            );
             // the strict lower triangle is written (zero), never left dirty
             assert!(g_fast[..d * d].iter().all(|v| v.is_finite()));
 
@@ -209,6 +273,38 @@ mod tests {
             dispatch_dim!(d, alg2_sum(x, d, &theta[..d], 0.7, &mut a_fast));
             alg2_sum::<0>(x, d, &theta[..d], 0.7, &mut a_ref);
             assert!(close(&a_fast[..d], &a_ref[..d], 1e-14), "alg2 d={d}");
+        }
+    }
+
+    /// The instance the CPU dispatch picks (AVX2 where available) and the baseline instance
+    /// agree bit for bit: same operations, same order, only wider registers.
+    #[test]
+    fn dispatched_kernels_match_the_baseline_bit_for_bit() {
+        let mut rng = Rng::new(13);
+        for d in [1usize, 3, 8, 10, 16, 21] {
+            let n = 4096 / 21 - 1;
+            let x = random(&mut rng, n * d);
+            let y = random(&mut rng, n);
+            let theta = random(&mut rng, d);
+            let (x, y, theta) = (&x[..n * d], &y[..n], &theta[..d]);
+            let sizes = [n / 2, n - n / 2];
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<std::vec::Vec<_>>();
+            let (mut a, mut b) = ([0.0; 21], [0.0; 21]);
+            dispatch_dim!(d, alg1_sum(x, y, d, theta, 1.3, &mut a));
+            dispatch_dim!(d, alg1_sum_portable(x, y, d, theta, 1.3, &mut b));
+            assert_eq!(bits(&a[..d]), bits(&b[..d]), "alg1 d={d}");
+            dispatch_dim!(d, alg2_sum(x, d, theta, 1.3, &mut a));
+            dispatch_dim!(d, alg2_sum_portable(x, d, theta, 1.3, &mut b));
+            assert_eq!(bits(&a[..d]), bits(&b[..d]), "alg2 d={d}");
+            let (mut ga, mut gb) = ([0.0; 21 * 21], [0.0; 21 * 21]);
+            let (mut sa, mut sb) = ([0.0; 2 * 21], [0.0; 2 * 21]);
+            dispatch_dim!(d, gram_and_node_sums(x, y, d, &sizes, &mut ga, &mut sa));
+            dispatch_dim!(
+                d,
+                gram_and_node_sums_portable(x, y, d, &sizes, &mut gb, &mut sb)
+            );
+            assert_eq!(bits(&ga[..d * d]), bits(&gb[..d * d]), "gram d={d}");
+            assert_eq!(bits(&sa[..2 * d]), bits(&sb[..2 * d]), "sums d={d}");
         }
     }
 

@@ -8,6 +8,7 @@
 //!   and the Cholesky factor of Sigma_hat = (1/N) sum x x^T: all that Algorithm 2 needs.
 //! - [`alg1_step`] (ignores the clusters, one pass over the data per step) and [`alg2_step`]
 //!   (honours them, O(m d) per step on the node sums); [`fit`] iterates either one.
+//! - [`node_posteriors`]: P(xi_j = +1 | node j), the E-step of Algorithm 2.
 //! - [`init_from_node_moments`]: a start that needs no knowledge of theta*.
 //! - [`simulate`]: seeded data from the model, into caller buffers.
 //!
@@ -21,8 +22,8 @@ mod simulate;
 
 pub use data::{node_statistics, node_statistics_work_len, ClusteredData};
 pub use em::{
-    alg1_step, alg2_step, fit, fit_work_len, step_work_len, Algorithm, FitOptions, FitReport,
-    Init, Metric, Trace,
+    alg1_step, alg2_step, fit, fit_work_len, node_posteriors, step_work_len, Algorithm, FitOptions,
+    FitReport, Init, Metric, Trace,
 };
 pub use init::{init_from_node_moments, init_work_len};
 pub use simulate::simulate;
@@ -53,9 +54,9 @@ fn inverse_noise_variance(sigma: f64) -> Result<f64, crate::Status> {
 
 /// `Err(NonFinite)` unless every value is finite.
 fn ensure_finite(values: &[f64]) -> Result<(), crate::Status> {
-    // A sum of `v - v` is 0 for finite values and NaN as soon as one is NaN or infinite;
+    // A sum of `v * 0` is 0 for finite values and NaN as soon as one is NaN or infinite;
     // unlike an early-exit search it vectorizes.
-    let probe: f64 = values.iter().map(|v| v - v).sum();
+    let probe: f64 = values.iter().map(|v| v * 0.0).sum();
     if probe == 0.0 {
         Ok(())
     } else {

@@ -18,7 +18,8 @@ use crate::Status;
 /// Errors, with the outputs untouched: `ZeroSize` (d or m zero), `NodeSizes` (a zero node size
 /// or an overflowing sum), `SizeOverflow` (N d), `BufferTooShort` (theta*, x_out, y_out,
 /// labels_out), `BadParameter` (sigma negative, NaN or infinite; 0 gives noiseless data),
-/// `NonFinite` (theta* not finite).
+/// `NonFinite` (theta* not finite, or 16 (|theta*|_1 + sigma) overflows, so y could).
+#[allow(clippy::too_many_arguments)]
 pub fn simulate(
     seed: u64,
     theta_star: &[f64],
@@ -51,9 +52,17 @@ pub fn simulate(
     }
     let theta_star = &theta_star[..d];
     ensure_finite(theta_star)?;
+    // A normal draw of this generator never exceeds 16 in magnitude, so |y| <= 16 (|theta*|_1
+    // + sigma): when that bound overflows, the data could, and nothing is written.
+    let bound = 16.0 * (theta_star.iter().map(|v| libm::fabs(*v)).sum::<f64>() + sigma);
+    if !bound.is_finite() {
+        return Err(Status::NonFinite);
+    }
 
     let mut rng = Rng::new(seed);
-    let mut rows = x_out[..len_x].chunks_exact_mut(d).zip(y_out[..n_total].iter_mut());
+    let mut rows = x_out[..len_x]
+        .chunks_exact_mut(d)
+        .zip(y_out[..n_total].iter_mut());
     let mut labels = labels_out;
     for (j, &n) in node_sizes.iter().enumerate() {
         let xi = rng.sign();

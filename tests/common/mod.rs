@@ -14,7 +14,10 @@ pub fn root() -> PathBuf {
 fn profile_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current_exe");
     // target/<profile>/deps/<test binary>
-    exe.parent().and_then(Path::parent).expect("target/<profile>").to_path_buf()
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>")
+        .to_path_buf()
 }
 
 /// The C (or C++) compiler the cc crate picks for this target, as a command with warnings
@@ -48,7 +51,11 @@ pub fn scratch_dir(name: &str) -> PathBuf {
 /// executable's path. Panics with the compiler's output on failure.
 pub fn build_c_program(source: &Path, name: &str) -> PathBuf {
     let lib = profile_dir().join("libmixkern.a");
-    assert!(lib.exists(), "{} missing: cargo builds the staticlib with the tests", lib.display());
+    assert!(
+        lib.exists(),
+        "{} missing: cargo builds the staticlib with the tests",
+        lib.display()
+    );
     let exe = scratch_dir(name).join(name);
     let out = compiler(false)
         .arg("-std=c11")
