@@ -467,7 +467,7 @@ pub unsafe extern "C" fn mk_cmlr_simulate(
         if n_total == 0 || m == 0 || d == 0 {
             return Err(Status::ZeroSize);
         }
-        if sizes.iter().try_fold(0usize, |acc, &n| acc.checked_add(n)) != Some(n_total) {
+        if mlr::total_of_node_sizes(sizes)? != n_total {
             return Err(Status::NodeSizes);
         }
         mlr::simulate(seed, theta_star, d, sigma, sizes, x, y, labels)

@@ -38,14 +38,7 @@ impl<'a> ClusteredData<'a> {
         }
         let len_x = checked_mul(n_total, d)?;
         ensure_len(x.len(), len_x)?;
-        let mut sum = 0usize;
-        for &n in node_sizes {
-            if n == 0 {
-                return Err(Status::NodeSizes);
-            }
-            sum = checked_add(sum, n).map_err(|_| Status::NodeSizes)?;
-        }
-        if sum != n_total {
+        if super::total_of_node_sizes(node_sizes)? != n_total {
             return Err(Status::NodeSizes);
         }
         Ok(ClusteredData {

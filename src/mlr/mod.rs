@@ -64,6 +64,14 @@ fn ensure_finite(values: &[f64]) -> Result<(), crate::Status> {
     }
 }
 
+/// N = the sum of the node sizes: `NodeSizes` if one is zero or the sum overflows.
+pub(crate) fn total_of_node_sizes(node_sizes: &[usize]) -> Result<usize, crate::Status> {
+    node_sizes.iter().try_fold(0usize, |sum, &n| match n {
+        0 => Err(crate::Status::NodeSizes),
+        _ => sum.checked_add(n).ok_or(crate::Status::NodeSizes),
+    })
+}
+
 /// Squared Euclidean norm.
 fn norm_sq(v: &[f64]) -> f64 {
     dot(v, v)

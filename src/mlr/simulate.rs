@@ -1,9 +1,9 @@
 //! Seeded data from the seed's C-MLR model, into caller buffers.
 
-use super::ensure_finite;
+use super::{ensure_finite, total_of_node_sizes};
 use crate::linalg::dot;
 use crate::rng::Rng;
-use crate::status::{checked_add, checked_mul, ensure_len};
+use crate::status::{checked_mul, ensure_len};
 use crate::Status;
 
 /// Draws clustered regression data: node j gets one fair sign xi_j, each of its n_j samples
@@ -33,13 +33,7 @@ pub fn simulate(
     if d == 0 || node_sizes.is_empty() {
         return Err(Status::ZeroSize);
     }
-    let mut n_total = 0usize;
-    for &n in node_sizes {
-        if n == 0 {
-            return Err(Status::NodeSizes);
-        }
-        n_total = checked_add(n_total, n).map_err(|_| Status::NodeSizes)?;
-    }
+    let n_total = total_of_node_sizes(node_sizes)?;
     let len_x = checked_mul(n_total, d)?;
     ensure_len(theta_star.len(), d)?;
     ensure_len(x_out.len(), len_x)?;

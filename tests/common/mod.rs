@@ -9,8 +9,9 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The cargo profile directory this test runs from (target/<profile>), which holds
-/// libmixkern.a built for this test run.
+/// The cargo profile directory this test runs from (target/<profile>); its deps/ holds the
+/// libmixkern.a that `cargo test` builds with the tests (it is not copied up to
+/// target/<profile>/ by `cargo test`).
 fn profile_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current_exe");
     // target/<profile>/deps/<test binary>
@@ -50,7 +51,7 @@ pub fn scratch_dir(name: &str) -> PathBuf {
 /// Compiles `source` (C, -std=c11) and links it against this run's libmixkern.a; returns the
 /// executable's path. Panics with the compiler's output on failure.
 pub fn build_c_program(source: &Path, name: &str) -> PathBuf {
-    let lib = profile_dir().join("libmixkern.a");
+    let lib = profile_dir().join("deps").join("libmixkern.a");
     assert!(
         lib.exists(),
         "{} missing: cargo builds the staticlib with the tests",
