@@ -37,6 +37,17 @@
 #define MK_CMLR_INIT_NODE_MOMENTS 1
 
 /**
+ * Relative tolerance on the weights' sum: |sum w - 1| <= 1e-9.
+ */
+#define WEIGHT_SUM_TOL 1e-9
+
+/**
+ * Relative tolerance on the symmetry of a full covariance:
+ * |S_ab - S_ba| <= 1e-12 sqrt(S_aa S_bb).
+ */
+#define SYMMETRY_TOL 1e-12
+
+/**
  * The outcome of a mixkern call. `Ok` is 0; every failure has its own stable code.
  *
  * Through the C ABI a status travels as an `int32_t` with these values (the header
@@ -79,6 +90,10 @@ typedef enum mk_status {
      * A matrix that must be symmetric positive definite is not (e.g. a singular Gram matrix).
      */
     MK_STATUS_NOT_SPD = 8,
+    /**
+     * Mixture weights are negative or do not sum to 1 (within 1e-9).
+     */
+    MK_STATUS_WEIGHTS = 9,
     /**
      * A Rust panic was caught at the C boundary: a bug in mixkern, please report it.
      */

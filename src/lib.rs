@@ -13,6 +13,8 @@
 //! - [`special`]: `exp`, `expm1`, `tanh`, `sigmoid` that stay exact for arguments of any size
 //!   and vectorize inside loops.
 //! - [`rng`]: a seeded PRNG and Gaussian sampler, identical on every platform.
+//! - [`gmm`]: Gaussian mixtures: checked views over caller buffers, densities.
+//! - [`distance`]: closed-form L2 distances between mixtures, KL costs, moment matching.
 //! - [`mlr`]: mixtures of linear regressions with clustered data (C-MLR): node statistics,
 //!   Algorithm 1 and 2 EM steps and fits, initialization, simulation.
 //! - [`ffi`]: the `extern "C"` layer (prefix `mk_`), a thin skin over the safe API.
@@ -23,7 +25,9 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 mod cpu;
+pub mod distance;
 pub mod ffi;
+pub mod gmm;
 pub mod linalg;
 pub mod mlr;
 pub mod rng;

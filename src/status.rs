@@ -27,6 +27,8 @@ pub enum Status {
     BadParameter = 7,
     /// A matrix that must be symmetric positive definite is not (e.g. a singular Gram matrix).
     NotSpd = 8,
+    /// Mixture weights are negative or do not sum to 1 (within 1e-9).
+    Weights = 9,
     /// A Rust panic was caught at the C boundary: a bug in mixkern, please report it.
     Panic = 99,
 }
@@ -51,6 +53,7 @@ impl Status {
             Status::NotSpd => {
                 c"a matrix is not symmetric positive definite (singular or indefinite)"
             }
+            Status::Weights => c"mixture weights are negative or do not sum to 1",
             Status::Panic => {
                 c"internal error: a panic was caught at the C boundary (a mixkern bug)"
             }
@@ -69,6 +72,7 @@ impl Status {
             6 => Status::NonFinite,
             7 => Status::BadParameter,
             8 => Status::NotSpd,
+            9 => Status::Weights,
             99 => Status::Panic,
             _ => return None,
         })
@@ -115,6 +119,7 @@ mod tests {
             Status::NonFinite,
             Status::BadParameter,
             Status::NotSpd,
+            Status::Weights,
             Status::Panic,
         ];
         for (i, a) in all.iter().enumerate() {

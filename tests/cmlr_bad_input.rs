@@ -964,7 +964,7 @@ impl Call for Posteriors {
 // Statuses, version, options, workspace queries.
 // ---------------------------------------------------------------------------------------------
 
-const ALL_STATUSES: [Status; 10] = [
+const ALL_STATUSES: [Status; 11] = [
     Status::Ok,
     Status::NullPointer,
     Status::ZeroSize,
@@ -974,6 +974,7 @@ const ALL_STATUSES: [Status; 10] = [
     Status::NonFinite,
     Status::BadParameter,
     Status::NotSpd,
+    Status::Weights,
     Status::Panic,
 ];
 

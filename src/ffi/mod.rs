@@ -14,7 +14,13 @@ use crate::Status;
 use core::ffi::c_char;
 
 mod cmlr;
+mod distance;
+mod gmm;
 pub use cmlr::*;
+#[allow(unused_imports)] // filled in with the kernels
+pub use distance::*;
+#[allow(unused_imports)] // filled in with the kernels
+pub use gmm::*;
 
 /// Runs an FFI body and turns its outcome into a status code, catching panics under `std`.
 fn run(body: impl FnOnce() -> Result<(), Status>) -> i32 {

@@ -9,7 +9,7 @@ int header_check(void) {
     int32_t codes[] = {MK_STATUS_OK,          MK_STATUS_NULL_POINTER, MK_STATUS_ZERO_SIZE,
                        MK_STATUS_SIZE_OVERFLOW, MK_STATUS_BUFFER_TOO_SHORT,
                        MK_STATUS_NODE_SIZES,  MK_STATUS_NON_FINITE,   MK_STATUS_BAD_PARAMETER,
-                       MK_STATUS_NOT_SPD,     MK_STATUS_PANIC};
+                       MK_STATUS_NOT_SPD,     MK_STATUS_WEIGHTS,      MK_STATUS_PANIC};
     mk_cmlr_options options = mk_cmlr_options_default();
     mk_cmlr_report report;
     report.iterations = 0;

@@ -1,0 +1,2 @@
+//! Closed-form L2 distances between Gaussian mixtures, pairwise matrices, KL between Gaussians,
+//! moment matching.
