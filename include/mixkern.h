@@ -37,6 +37,37 @@
 #define MK_CMLR_INIT_NODE_MOMENTS 1
 
 /**
+ * Covariance kind: full d x d symmetric positive definite matrices, row-major (d*d doubles
+ * per component).
+ */
+#define MK_COV_FULL 0
+
+/**
+ * Covariance kind: diagonal covariances, the d positive variances (d doubles per component).
+ */
+#define MK_COV_DIAG 1
+
+/**
+ * `mk_gmm_fit_options.init`: k-means++ seeding from `seed`, then `kmeans_iter` Lloyd iterations.
+ */
+#define MK_GMM_INIT_KMEANSPP 0
+
+/**
+ * `mk_gmm_fit_options.init`: the caller's weights, means and covariances.
+ */
+#define MK_GMM_INIT_PARAMS 1
+
+/**
+ * `mk_gmm_fit_options.init`: the caller's responsibilities (n x K), then an M-step.
+ */
+#define MK_GMM_INIT_RESPONSIBILITIES 2
+
+/**
+ * Components with less mass than this (in samples) are reseeded.
+ */
+#define MIN_COMPONENT_MASS 1e-8
+
+/**
  * Relative tolerance on the weights' sum: |sum w - 1| <= 1e-9.
  */
 #define WEIGHT_SUM_TOL 1e-9
@@ -147,6 +178,82 @@ typedef struct mk_cmlr_report {
      */
     double last_step;
 } mk_cmlr_report;
+
+/**
+ * Options of `mk_gmm_fit`; start from `mk_gmm_fit_options_default()`.
+ */
+typedef struct mk_gmm_fit_options {
+    /**
+     * `MK_COV_FULL` or `MK_COV_DIAG`.
+     */
+    int32_t cov_kind;
+    /**
+     * `MK_GMM_INIT_KMEANSPP`, `MK_GMM_INIT_PARAMS` or `MK_GMM_INIT_RESPONSIBILITIES`.
+     */
+    int32_t init;
+    /**
+     * 1: the DFMR authors' penalized covariance update; 0: plain EM.
+     */
+    int32_t penalized;
+    /**
+     * Seed of k-means++ (restart r uses seed + r) and of reseeding emptied components.
+     */
+    uint64_t seed;
+    /**
+     * Added to every covariance's diagonal, >= 0.
+     */
+    double reg_covar;
+    /**
+     * Stop when the mean log-likelihood changes by less than tol, >= 0 (0: run to the cap).
+     */
+    double tol;
+    /**
+     * Iteration cap, >= 1; also the length of the optional trace.
+     */
+    size_t max_iter;
+    /**
+     * Restarts keeping the best (>= 1; only k-means++ starts differ; the trace needs 1).
+     */
+    size_t n_init;
+    /**
+     * Lloyd iterations after k-means++ seeding.
+     */
+    size_t kmeans_iter;
+} mk_gmm_fit_options;
+
+/**
+ * What `mk_gmm_fit` did.
+ */
+typedef struct mk_gmm_fit_report {
+    /**
+     * sum_i log f(x_i) at the returned parameters.
+     */
+    double log_likelihood;
+    /**
+     * The same divided by n.
+     */
+    double mean_log_likelihood;
+    /**
+     * EM iterations of the returned run.
+     */
+    size_t iterations;
+    /**
+     * 1 if that run met the tolerance before the cap, else 0.
+     */
+    int32_t converged;
+    /**
+     * Components reseeded after emptying in that run.
+     */
+    size_t reseeded;
+    /**
+     * Covariances whose regularization had to be raised to factor them in that run.
+     */
+    size_t regularized;
+    /**
+     * Which restart (0-based) was returned.
+     */
+    size_t best_restart;
+} mk_gmm_fit_report;
 
 #ifdef __cplusplus
 extern "C" {
@@ -426,6 +533,514 @@ int32_t mk_cmlr_simulate(uint64_t seed,
                          double *x_out,
                          double *y_out,
                          double *labels_out);
+
+/**
+ * Workspace length (doubles) of `mk_l2_distance_sq` and `mk_l2_distance`:
+ * 8 (d (d + 1) / 2 + d) when either kind is `MK_COV_FULL`, 16 d when both are `MK_COV_DIAG`;
+ * 0 if d is 0, a kind is unknown, or the length overflows size_t.
+ */
+size_t mk_l2_distance_sq_work_len(size_t d, int32_t f_kind, int32_t g_kind);
+
+/**
+ * Squared L2 distance |F - G|^2 = int (f - g)^2 between two Gaussian mixtures in closed form:
+ * a^T A a - 2 a^T C b + b^T B b, every entry a Gaussian product integral
+ * phi(mu_i; nu_j, S_i + P_j) computed in the log domain through a Cholesky factor.
+ *
+ * The value is returned as computed: for nearly equal mixtures, cancellation can leave it a
+ * few ulps below 0 (`mk_l2_distance` clamps at 0 before the square root). Bitwise-equal
+ * mixtures give exactly 0.
+ *
+ * Parameters:
+ * - `f_weights` (in): K_F weights, >= 0, summing to 1 within 1e-9.
+ * - `f_means` (in): K_F x d means, row-major, `f_k * d` doubles.
+ * - `f_covs` (in): `f_k * d * d` doubles (`MK_COV_FULL`: symmetric positive definite, only the
+ *   lower triangle is used once checked) or `f_k * d` doubles (`MK_COV_DIAG`: variances > 0).
+ * - `f_k`: K_F > 0. `f_kind`: `MK_COV_FULL` or `MK_COV_DIAG`.
+ * - `g_weights`, `g_means`, `g_covs`, `g_k`, `g_kind` (in): the same for G; the kinds may
+ *   differ (a diagonal covariance is a diagonal matrix).
+ * - `d`: dimension of both, > 0.
+ * - `work` (scratch): `work_len` >= `mk_l2_distance_sq_work_len(d, f_kind, g_kind)` doubles.
+ * - `out` (out): one double, the squared distance.
+ *
+ * Returns `MK_STATUS_OK`, or with `out` untouched: `MK_STATUS_NULL_POINTER`,
+ * `MK_STATUS_ZERO_SIZE` (a K or d is 0), `MK_STATUS_SIZE_OVERFLOW` (K*d or K*d*d overflows),
+ * `MK_STATUS_BAD_PARAMETER` (an unknown kind), `MK_STATUS_BUFFER_TOO_SHORT` (work),
+ * `MK_STATUS_NON_FINITE` (NaN or infinity in an input, or an overflowing result),
+ * `MK_STATUS_WEIGHTS` (a negative weight, or a sum not within 1e-9 of 1), `MK_STATUS_NOT_SPD`
+ * (an asymmetric covariance, a non-positive variance, or a covariance that is not positive
+ * definite), `MK_STATUS_PANIC`.
+ *
+ * # Safety
+ * Every pointer must be valid for the stated number of elements; `work` and `out` must not
+ * overlap each other or the inputs.
+ */
+int32_t mk_l2_distance_sq(const double *f_weights,
+                          const double *f_means,
+                          const double *f_covs,
+                          size_t f_k,
+                          int32_t f_kind,
+                          const double *g_weights,
+                          const double *g_means,
+                          const double *g_covs,
+                          size_t g_k,
+                          int32_t g_kind,
+                          size_t d,
+                          double *work,
+                          size_t work_len,
+                          double *out);
+
+/**
+ * L2 distance |F - G| = sqrt(max(0, |F - G|^2)) between two Gaussian mixtures: the square
+ * root of what `mk_l2_distance_sq` computes, with a squared distance that cancellation left
+ * slightly negative taken as 0. Bitwise-equal mixtures give exactly 0.
+ *
+ * Parameters, workspace (`mk_l2_distance_sq_work_len(d, f_kind, g_kind)` doubles) and statuses
+ * are those of `mk_l2_distance_sq`; `out` (out) receives the distance, only on success.
+ *
+ * # Safety
+ * As for `mk_l2_distance_sq`.
+ */
+int32_t mk_l2_distance(const double *f_weights,
+                       const double *f_means,
+                       const double *f_covs,
+                       size_t f_k,
+                       int32_t f_kind,
+                       const double *g_weights,
+                       const double *g_means,
+                       const double *g_covs,
+                       size_t g_k,
+                       int32_t g_kind,
+                       size_t d,
+                       double *work,
+                       size_t work_len,
+                       double *out);
+
+/**
+ * Workspace length (doubles) of `mk_l2_pairwise`: m (m + 1) / 2 + 8 (d (d + 1) / 2 + d)
+ * (`MK_COV_FULL`) or m (m + 1) / 2 + 16 d (`MK_COV_DIAG`); 0 if m, K or d is 0, the kind is
+ * unknown, or the length overflows size_t.
+ */
+size_t mk_l2_pairwise_work_len(size_t m, size_t k, size_t d, int32_t kind);
+
+/**
+ * All pairwise L2 distances D_ab = |G_a - G_b| of m Gaussian mixtures with the same K, d and
+ * covariance kind: each mixture's self term and each cross term is computed once, and every
+ * entry is bitwise what `mk_l2_distance` gives for that pair.
+ *
+ * Parameters:
+ * - `weights` (in): the m weight vectors concatenated, `m * k` doubles; each >= 0 and summing
+ *   to 1 within 1e-9.
+ * - `means` (in): the m mean matrices concatenated, `m * k * d` doubles.
+ * - `covs` (in): `m * k * d * d` doubles (`MK_COV_FULL`) or `m * k * d` (`MK_COV_DIAG`).
+ * - `m`, `k`, `d`: number of mixtures, components per mixture, dimension; all > 0.
+ * - `kind`: `MK_COV_FULL` or `MK_COV_DIAG`.
+ * - `out` (out): m x m distances, row-major, `m * m` doubles; symmetric with a zero diagonal.
+ * - `work` (scratch): `work_len` >= `mk_l2_pairwise_work_len(m, k, d, kind)` doubles.
+ *
+ * Returns `MK_STATUS_OK`, or with `out` untouched: `MK_STATUS_NULL_POINTER`,
+ * `MK_STATUS_ZERO_SIZE` (m, K or d is 0), `MK_STATUS_SIZE_OVERFLOW` (m*K, m*K*d, m*K*d*d or m*m
+ * overflows), `MK_STATUS_BAD_PARAMETER` (an unknown kind), `MK_STATUS_BUFFER_TOO_SHORT` (work),
+ * and for the first invalid mixture: `MK_STATUS_NON_FINITE` (NaN or infinity; also an
+ * overflowing result), `MK_STATUS_WEIGHTS`, `MK_STATUS_NOT_SPD`; `MK_STATUS_PANIC`.
+ *
+ * # Safety
+ * Every pointer must be valid for the stated number of elements; `out` and `work` must not
+ * overlap each other or the inputs.
+ */
+int32_t mk_l2_pairwise(const double *weights,
+                       const double *means,
+                       const double *covs,
+                       size_t m,
+                       size_t k,
+                       size_t d,
+                       int32_t kind,
+                       double *out,
+                       double *work,
+                       size_t work_len);
+
+/**
+ * Workspace length (doubles) of `mk_kl_gaussian`: 2 d^2 + d (`MK_COV_FULL`) or 2 d
+ * (`MK_COV_DIAG`); 0 if d is 0, the kind is unknown, or the length overflows size_t.
+ */
+size_t mk_kl_gaussian_work_len(size_t d, int32_t kind);
+
+/**
+ * KL(N0 || N1) = 1/2 [tr(S1^-1 S0) + (m1 - m0)^T S1^-1 (m1 - m0) - d + ln|S1| - ln|S0|]
+ * between two Gaussians, computed from Cholesky factors as a sum of non-negative terms and
+ * clamped at 0 (identical Gaussians give exactly 0).
+ *
+ * Parameters:
+ * - `mean0`, `mean1` (in): d doubles each.
+ * - `cov0`, `cov1` (in): `d * d` doubles each (`MK_COV_FULL`: symmetric positive definite,
+ *   row-major) or d doubles each (`MK_COV_DIAG`: variances > 0).
+ * - `d`: dimension, > 0. `kind`: `MK_COV_FULL` or `MK_COV_DIAG`, for both covariances.
+ * - `work` (scratch): `work_len` >= `mk_kl_gaussian_work_len(d, kind)` doubles.
+ * - `out` (out): one double, the divergence.
+ *
+ * Returns `MK_STATUS_OK`, or with `out` untouched: `MK_STATUS_NULL_POINTER`,
+ * `MK_STATUS_ZERO_SIZE` (d is 0), `MK_STATUS_SIZE_OVERFLOW` (d*d overflows),
+ * `MK_STATUS_BAD_PARAMETER` (an unknown kind), `MK_STATUS_BUFFER_TOO_SHORT` (work),
+ * `MK_STATUS_NON_FINITE` (NaN or infinity in an input, or an overflowing result),
+ * `MK_STATUS_NOT_SPD` (an asymmetric covariance, a non-positive variance, or a covariance that
+ * is not positive definite), `MK_STATUS_PANIC`.
+ *
+ * # Safety
+ * Every pointer must be valid for the stated number of elements; `work` and `out` must not
+ * overlap each other or the inputs.
+ */
+int32_t mk_kl_gaussian(const double *mean0,
+                       const double *cov0,
+                       const double *mean1,
+                       const double *cov1,
+                       size_t d,
+                       int32_t kind,
+                       double *work,
+                       size_t work_len,
+                       double *out);
+
+/**
+ * Workspace length (doubles) of `mk_moment_match`: 2 d + d^2 (`MK_COV_FULL`) or 3 d
+ * (`MK_COV_DIAG`); 0 if d is 0, the kind is unknown, or the length overflows size_t.
+ */
+size_t mk_moment_match_work_len(size_t d, int32_t kind);
+
+/**
+ * Moment matching: the single Gaussian with the mean and covariance of the mixture
+ * sum_i l_i N(mu_i, S_i): mu = sum_i l_i mu_i, Sigma = sum_i l_i [S_i + (mu_i - mu)(mu_i - mu)^T]
+ * (for `MK_COV_DIAG`, only the diagonal of each outer product).
+ *
+ * Parameters:
+ * - `weights` (in): the m weights l_i, `m` doubles, >= 0, summing to 1 within 1e-9 (used as
+ *   given).
+ * - `means` (in): m x d means, row-major, `m * d` doubles.
+ * - `covs` (in): `m * d * d` doubles (`MK_COV_FULL`) or `m * d` (`MK_COV_DIAG`).
+ * - `m`, `d`: number of Gaussians and dimension, > 0. `kind`: `MK_COV_FULL` or `MK_COV_DIAG`.
+ * - `mean_out` (out): d doubles.
+ * - `cov_out` (out): `d * d` doubles (`MK_COV_FULL`, exactly symmetric) or d doubles
+ *   (`MK_COV_DIAG`).
+ * - `work` (scratch): `work_len` >= `mk_moment_match_work_len(d, kind)` doubles.
+ *
+ * Returns `MK_STATUS_OK`, or with both outputs untouched: `MK_STATUS_NULL_POINTER`,
+ * `MK_STATUS_ZERO_SIZE` (m or d is 0), `MK_STATUS_SIZE_OVERFLOW` (m*d, d*d or m*d*d
+ * overflows), `MK_STATUS_BAD_PARAMETER` (an unknown kind), `MK_STATUS_BUFFER_TOO_SHORT`
+ * (work), `MK_STATUS_NON_FINITE` (NaN or infinity in an input, or an overflowing result),
+ * `MK_STATUS_WEIGHTS` (a negative weight, or a sum not within 1e-9 of 1), `MK_STATUS_NOT_SPD`
+ * (an asymmetric covariance or a non-positive variance), `MK_STATUS_PANIC`.
+ *
+ * # Safety
+ * Every pointer must be valid for the stated number of elements; the outputs and `work` must
+ * not overlap each other or the inputs.
+ */
+int32_t mk_moment_match(const double *weights,
+                        const double *means,
+                        const double *covs,
+                        size_t m,
+                        size_t d,
+                        int32_t kind,
+                        double *mean_out,
+                        double *cov_out,
+                        double *work,
+                        size_t work_len);
+
+/**
+ * Workspace length (doubles) of `mk_gmm_log_density`:
+ * K (2d + c + 65) + 32d + 128 with c = d*d (`MK_COV_FULL`) or d (`MK_COV_DIAG`); 0 if K or d
+ * is 0, `cov_kind` is unknown, or the length overflows size_t.
+ */
+size_t mk_gmm_log_density_work_len(size_t k, size_t d, int32_t cov_kind);
+
+/**
+ * Per-sample log-density of a Gaussian mixture: `out[i] = log f(x_i)`,
+ * f = sum_k w_k N(mu_k, S_k), by a max-shifted log-sum-exp (finite even for samples thousands
+ * of standard deviations from every mean).
+ *
+ * Parameters:
+ * - `weights` (in): K doubles, >= 0, summing to 1 within 1e-9.
+ * - `means` (in): K x d, row-major, `k * d` doubles.
+ * - `covs` (in): `MK_COV_FULL`: K symmetric positive definite d x d matrices, row-major,
+ *   `k * d * d` doubles; `MK_COV_DIAG`: K x d positive variances, `k * d` doubles.
+ * - `k`, `d`: number of components and dimension, both > 0.
+ * - `cov_kind`: `MK_COV_FULL` or `MK_COV_DIAG`.
+ * - `x` (in): n x d samples, row-major, `n * d` doubles.
+ * - `n`: number of samples, > 0.
+ * - `out` (out): `n` doubles.
+ * - `work` (scratch): `work_len` >= `mk_gmm_log_density_work_len(k, d, cov_kind)` doubles.
+ *
+ * Returns `MK_STATUS_OK`, or with `out` untouched: `MK_STATUS_NULL_POINTER`,
+ * `MK_STATUS_ZERO_SIZE` (K, d or n is 0), `MK_STATUS_SIZE_OVERFLOW` (K*d, K*d*d or n*d
+ * overflows), `MK_STATUS_BUFFER_TOO_SHORT` (work), `MK_STATUS_BAD_PARAMETER` (unknown
+ * `cov_kind`), `MK_STATUS_NON_FINITE` (NaN or infinity in the parameters or the samples, or a
+ * sample so far from every component that its log-density overflows), `MK_STATUS_WEIGHTS`
+ * (a negative weight, or weights not summing to 1), `MK_STATUS_NOT_SPD` (a covariance that is
+ * not symmetric positive definite), `MK_STATUS_PANIC`.
+ *
+ * # Safety
+ * Every pointer must be valid for the stated number of elements; `out` and `work` must not
+ * overlap each other or the inputs.
+ */
+int32_t mk_gmm_log_density(const double *weights,
+                           const double *means,
+                           const double *covs,
+                           size_t k,
+                           size_t d,
+                           int32_t cov_kind,
+                           const double *x,
+                           size_t n,
+                           double *out,
+                           double *work,
+                           size_t work_len);
+
+/**
+ * Workspace length (doubles) of `mk_gmm_log_likelihood`: the same as
+ * `mk_gmm_log_density_work_len(k, d, cov_kind)`.
+ */
+size_t mk_gmm_log_likelihood_work_len(size_t k, size_t d, int32_t cov_kind);
+
+/**
+ * Log-likelihood of n samples under a Gaussian mixture: sum_i log f(x_i) and its mean, in one
+ * pass over the samples.
+ *
+ * Parameters:
+ * - `weights`, `means`, `covs`, `k`, `d`, `cov_kind`, `x`, `n`: as for `mk_gmm_log_density`.
+ * - `total_out` (out): one double, sum_i log f(x_i).
+ * - `mean_out` (out, optional): if not NULL, one double, the total divided by n.
+ * - `work` (scratch): `work_len` >= `mk_gmm_log_likelihood_work_len(k, d, cov_kind)` doubles.
+ *
+ * Returns `MK_STATUS_OK`, or with the outputs untouched: the statuses of
+ * `mk_gmm_log_density` (`MK_STATUS_NON_FINITE` also when the sum overflows).
+ *
+ * # Safety
+ * Every non-null pointer must be valid for the stated number of elements; the outputs and
+ * `work` must not overlap each other or the inputs.
+ */
+int32_t mk_gmm_log_likelihood(const double *weights,
+                              const double *means,
+                              const double *covs,
+                              size_t k,
+                              size_t d,
+                              int32_t cov_kind,
+                              const double *x,
+                              size_t n,
+                              double *total_out,
+                              double *mean_out,
+                              double *work,
+                              size_t work_len);
+
+/**
+ * Workspace length (doubles) of `mk_gmm_responsibilities`: the same as
+ * `mk_gmm_log_density_work_len(k, d, cov_kind)`.
+ */
+size_t mk_gmm_responsibilities_work_len(size_t k, size_t d, int32_t cov_kind);
+
+/**
+ * Responsibilities (posterior component probabilities) of n samples:
+ * `resp_out[i*k + j] = w_j N(x_i; mu_j, S_j) / f(x_i)`, normalized in the log domain (each
+ * row sums to 1 within a few ulps).
+ *
+ * Parameters:
+ * - `weights`, `means`, `covs`, `k`, `d`, `cov_kind`, `x`, `n`: as for `mk_gmm_log_density`.
+ * - `resp_out` (out): n x K, row-major, `n * k` doubles.
+ * - `loglik_out` (out, optional): if not NULL, one double, sum_i log f(x_i).
+ * - `work` (scratch): `work_len` >= `mk_gmm_responsibilities_work_len(k, d, cov_kind)` doubles.
+ *
+ * Returns `MK_STATUS_OK`, or with the outputs untouched: the statuses of
+ * `mk_gmm_log_density` (`MK_STATUS_SIZE_OVERFLOW` also when n*K overflows).
+ *
+ * # Safety
+ * Every non-null pointer must be valid for the stated number of elements; the outputs and
+ * `work` must not overlap each other or the inputs.
+ */
+int32_t mk_gmm_responsibilities(const double *weights,
+                                const double *means,
+                                const double *covs,
+                                size_t k,
+                                size_t d,
+                                int32_t cov_kind,
+                                const double *x,
+                                size_t n,
+                                double *resp_out,
+                                double *loglik_out,
+                                double *work,
+                                size_t work_len);
+
+/**
+ * Workspace length (doubles) of `mk_gmm_hard_labels`: the same as
+ * `mk_gmm_log_density_work_len(k, d, cov_kind)`.
+ */
+size_t mk_gmm_hard_labels_work_len(size_t k, size_t d, int32_t cov_kind);
+
+/**
+ * Hard labels (maximum a posteriori components): `labels_out[i]` = the index in 0..K-1 of
+ * the largest responsibility of sample i, the lowest index on ties (exactly the argmax of the
+ * rows `mk_gmm_responsibilities` writes).
+ *
+ * Parameters:
+ * - `weights`, `means`, `covs`, `k`, `d`, `cov_kind`, `x`, `n`: as for `mk_gmm_log_density`.
+ * - `labels_out` (out): `n` size_t values.
+ * - `work` (scratch): `work_len` >= `mk_gmm_hard_labels_work_len(k, d, cov_kind)` doubles.
+ *
+ * Returns `MK_STATUS_OK`, or with `labels_out` untouched: the statuses of
+ * `mk_gmm_log_density`.
+ *
+ * # Safety
+ * Every pointer must be valid for the stated number of elements; `labels_out` and `work` must
+ * not overlap each other or the inputs.
+ */
+int32_t mk_gmm_hard_labels(const double *weights,
+                           const double *means,
+                           const double *covs,
+                           size_t k,
+                           size_t d,
+                           int32_t cov_kind,
+                           const double *x,
+                           size_t n,
+                           size_t *labels_out,
+                           double *work,
+                           size_t work_len);
+
+/**
+ * Workspace length (doubles) of `mk_gmm_bic`: the same as
+ * `mk_gmm_log_density_work_len(k, d, cov_kind)`.
+ */
+size_t mk_gmm_bic_work_len(size_t k, size_t d, int32_t cov_kind);
+
+/**
+ * Bayesian information criterion of n samples: BIC = -2 log L + p ln n (smaller is better),
+ * log L = sum_i log f(x_i), p the number of free parameters:
+ * p = (K - 1) + K d + K d (d + 1) / 2 for `MK_COV_FULL`, (K - 1) + 2 K d for `MK_COV_DIAG`.
+ *
+ * Parameters:
+ * - `weights`, `means`, `covs`, `k`, `d`, `cov_kind`, `x`, `n`: as for `mk_gmm_log_density`.
+ * - `bic_out` (out): one double.
+ * - `work` (scratch): `work_len` >= `mk_gmm_bic_work_len(k, d, cov_kind)` doubles.
+ *
+ * Returns `MK_STATUS_OK`, or with `bic_out` untouched: the statuses of
+ * `mk_gmm_log_likelihood`.
+ *
+ * # Safety
+ * Every pointer must be valid for the stated number of elements; `bic_out` and `work` must not
+ * overlap each other or the inputs.
+ */
+int32_t mk_gmm_bic(const double *weights,
+                   const double *means,
+                   const double *covs,
+                   size_t k,
+                   size_t d,
+                   int32_t cov_kind,
+                   const double *x,
+                   size_t n,
+                   double *bic_out,
+                   double *work,
+                   size_t work_len);
+
+/**
+ * Workspace length (doubles) of `mk_gmm_simulate`: K (2d + c + 1) with c = d*d
+ * (`MK_COV_FULL`) or d (`MK_COV_DIAG`); 0 if K or d is 0, `cov_kind` is unknown, or the length
+ * overflows size_t.
+ */
+size_t mk_gmm_simulate_work_len(size_t k, size_t d, int32_t cov_kind);
+
+/**
+ * Draws n samples from a Gaussian mixture with a seed: per sample a component with probability
+ * w_k (one uniform draw against the cumulative weights), then x = mu_k + L_k z with L_k the
+ * lower Cholesky factor of S_k and z standard normal (d draws). The same seed gives the same
+ * samples on every platform.
+ *
+ * Parameters:
+ * - `seed`: any 64-bit value.
+ * - `weights`, `means`, `covs`, `k`, `d`, `cov_kind`: as for `mk_gmm_log_density`.
+ * - `n`: number of samples, > 0.
+ * - `x_out` (out): n x d, row-major, `n * d` doubles.
+ * - `labels_out` (out, optional): if not NULL, `n` size_t values, each sample's component.
+ * - `work` (scratch): `work_len` >= `mk_gmm_simulate_work_len(k, d, cov_kind)` doubles.
+ *
+ * Returns `MK_STATUS_OK`, or with the outputs untouched: `MK_STATUS_NULL_POINTER`,
+ * `MK_STATUS_ZERO_SIZE` (K, d or n is 0), `MK_STATUS_SIZE_OVERFLOW`,
+ * `MK_STATUS_BUFFER_TOO_SHORT` (work), `MK_STATUS_BAD_PARAMETER` (unknown `cov_kind`),
+ * `MK_STATUS_NON_FINITE` (NaN or infinity in the parameters), `MK_STATUS_WEIGHTS`,
+ * `MK_STATUS_NOT_SPD`, `MK_STATUS_PANIC`. On success every sample is finite.
+ *
+ * # Safety
+ * Every non-null pointer must be valid for the stated number of elements; the outputs and
+ * `work` must not overlap each other or the inputs.
+ */
+int32_t mk_gmm_simulate(uint64_t seed,
+                        const double *weights,
+                        const double *means,
+                        const double *covs,
+                        size_t k,
+                        size_t d,
+                        int32_t cov_kind,
+                        size_t n,
+                        double *x_out,
+                        size_t *labels_out,
+                        double *work,
+                        size_t work_len);
+
+/**
+ * The defaults (scikit-learn's): full covariances, k-means++ from seed 0 with 10 Lloyd
+ * iterations, reg_covar 1e-6, tol 1e-3, max_iter 100, n_init 1, no penalty.
+ */
+struct mk_gmm_fit_options mk_gmm_fit_options_default(void);
+
+/**
+ * Workspace length (doubles) of `mk_gmm_fit`: n K + K (2d + c + 1) + (32 d + 64 K + 128)
+ * + 2 (K + K d + K c) + c + n + d, c = d*d (full) or d (diagonal); 0 if n, K or d is 0,
+ * `cov_kind` is unknown, or the length overflows size_t.
+ */
+size_t mk_gmm_fit_work_len(size_t n, size_t k, size_t d, int32_t cov_kind);
+
+/**
+ * Fits a K-component Gaussian mixture to n samples by EM (scikit-learn's GaussianMixture
+ * semantics: E-step, then M-step with reg_covar added to the diagonals; the fit stops when the
+ * mean log-likelihood changes by less than tol, or at max_iter and still returns its
+ * parameters). Emptied components are reseeded and unfactorizable covariances regularized
+ * further, never NaN; the report counts both.
+ *
+ * Parameters:
+ * - `x` (in): n x d samples, row-major, `n * d` doubles. `n` >= K, `d` > 0, `k` > 0.
+ * - `options` (in): see `mk_gmm_fit_options`.
+ * - `init_weights`, `init_means`, `init_covs` (in): the start for `MK_GMM_INIT_PARAMS` (K,
+ *   K*d, K*c doubles, a valid mixture of `options->cov_kind`); otherwise ignored, may be NULL.
+ * - `init_resp` (in): n x K responsibilities for `MK_GMM_INIT_RESPONSIBILITIES` (rows
+ *   non-negative, summing to 1 within 1e-9); otherwise ignored, may be NULL.
+ * - `weights_out` (out): K doubles; `means_out` (out): K*d; `covs_out` (out): K*c, c = d*d
+ *   (`MK_COV_FULL`) or d (`MK_COV_DIAG`).
+ * - `trace` (out, optional): `options->max_iter` doubles, the mean log-likelihood at the start
+ *   of each iteration (non-decreasing); needs `options->n_init == 1`; entries past the
+ *   iterations run are not written.
+ * - `work` (scratch): `work_len` >= `mk_gmm_fit_work_len(n, k, d, options->cov_kind)` doubles.
+ * - `report` (out): see `mk_gmm_fit_report`.
+ *
+ * Returns `MK_STATUS_OK`, or with the outputs and report untouched (the trace possibly
+ * written): `MK_STATUS_NULL_POINTER`, `MK_STATUS_ZERO_SIZE`, `MK_STATUS_SIZE_OVERFLOW`,
+ * `MK_STATUS_BUFFER_TOO_SHORT` (work), `MK_STATUS_BAD_PARAMETER` (n < K, an unknown cov_kind
+ * or init, penalized not 0/1, reg_covar or tol negative or NaN, max_iter or n_init 0, a trace
+ * with n_init > 1, responsibilities that are negative or do not sum to 1),
+ * `MK_STATUS_NON_FINITE` (NaN or infinity in x or the start), `MK_STATUS_WEIGHTS` and
+ * `MK_STATUS_NOT_SPD` (an invalid start mixture, or a covariance that cannot be factored even
+ * regularized), `MK_STATUS_PANIC`.
+ *
+ * # Safety
+ * Every non-null pointer must be valid for the stated number of elements; outputs, trace and
+ * `work` must not overlap each other or the inputs.
+ */
+int32_t mk_gmm_fit(const double *x,
+                   size_t n,
+                   size_t d,
+                   size_t k,
+                   const struct mk_gmm_fit_options *options,
+                   const double *init_weights,
+                   const double *init_means,
+                   const double *init_covs,
+                   const double *init_resp,
+                   double *weights_out,
+                   double *means_out,
+                   double *covs_out,
+                   double *trace,
+                   double *work,
+                   size_t work_len,
+                   struct mk_gmm_fit_report *report);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -46,6 +46,7 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 mod cpu;
+mod dispatch;
 pub mod distance;
 pub mod ffi;
 pub mod gmm;

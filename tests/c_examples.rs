@@ -87,3 +87,73 @@ fn cmlr_fit_example() {
         "error {error} vs sigma sqrt(d/N) = {accuracy}"
     );
 }
+
+#[test]
+fn local_fit_example() {
+    use mixkern::gmm::{self, CovKind, GmmFitOptions, GmmInit, Mixture};
+    let exe = common::build_c_program(&common::root().join("c_examples/local_fit.c"), "local_fit");
+    let out = common::run(&exe);
+
+    // The same run through the safe API.
+    let weights = [0.5, 0.3, 0.2];
+    let means = [0.0, 0.0, 0.0, 0.0, 4.0, 4.0, 0.0, 0.0, -4.0, 3.0, 2.0, 1.0];
+    let covs = [
+        1.0, 0.3, 0.0, 0.1, 0.3, 1.5, 0.2, 0.0, 0.0, 0.2, 0.8, 0.0, 0.1, 0.0, 0.0, 1.2, //
+        0.5, 0.0, 0.0, 0.0, 0.0, 0.5, 0.1, 0.0, 0.0, 0.1, 0.5, 0.0, 0.0, 0.0, 0.0, 0.5, //
+        2.0, -0.5, 0.0, 0.0, -0.5, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.3, 0.0, 0.0, 0.3, 1.0,
+    ];
+    let (n, d, k) = (5000usize, 4usize, 3usize);
+    let truth = Mixture::new(&weights, &means, &covs, k, d, CovKind::Full).unwrap();
+    let mut x = vec![0.0; n * d];
+    let mut work = vec![0.0; gmm::gmm_fit_work_len(n, k, d, CovKind::Full).unwrap()];
+    gmm::simulate(7, &truth, n, &mut x, None, &mut work).unwrap();
+    let opts = GmmFitOptions {
+        tol: 1e-8,
+        max_iter: 200,
+        ..Default::default()
+    };
+    let (mut w, mut m, mut c) = (vec![0.0; k], vec![0.0; k * d], vec![0.0; k * d * d]);
+    let report = gmm::gmm_fit(
+        &x,
+        n,
+        d,
+        k,
+        &opts,
+        GmmInit::KMeansPlusPlus { seed: 2026 },
+        &mut w,
+        &mut m,
+        &mut c,
+        None,
+        &mut work,
+    )
+    .unwrap();
+    let fitted = Mixture::new(&w, &m, &c, k, d, CovKind::Full).unwrap();
+    let l2_len =
+        mixkern::distance::l2_distance_sq_work_len(d, CovKind::Full, CovKind::Full).unwrap();
+    let mut l2_work = vec![0.0; l2_len];
+    let l2 = mixkern::distance::l2_distance(&fitted, &truth, &mut l2_work).unwrap();
+
+    let ll = parse(&out, "log_likelihood:");
+    assert!(
+        (ll - report.log_likelihood).abs() <= 1e-12 * ll.abs(),
+        "C {ll} vs Rust {}",
+        report.log_likelihood
+    );
+    let iterations: usize = common::field(&out, "iterations:").parse().unwrap();
+    assert_eq!(iterations, report.iterations);
+    assert_eq!(common::field(&out, "converged:"), "1");
+    let c_l2 = parse(&out, "l2_to_truth:");
+    assert!(
+        (c_l2 - l2).abs() <= 1e-12 * l2.max(1e-300),
+        "C {c_l2} vs Rust {l2}"
+    );
+    // A good fit: the L2 distance to the truth is small next to the truth's own L2 norm.
+    let mut norm_work = vec![0.0; l2_len];
+    let zero_shift: Vec<f64> = means.iter().map(|v| v + 100.0).collect();
+    let far = Mixture::new(&weights, &zero_shift, &covs, k, d, CovKind::Full).unwrap();
+    let scale = mixkern::distance::l2_distance(&truth, &far, &mut norm_work).unwrap();
+    assert!(
+        c_l2 < 0.1 * scale,
+        "L2 to truth {c_l2} vs the truth's scale {scale}"
+    );
+}

@@ -1010,7 +1010,7 @@ fn status_str_gives_a_distinct_message_per_code_and_never_null() {
         );
         seen.push(msg);
     }
-    for code in [-1, 9, 10, 42, 98, 100, 1000, i32::MIN, i32::MAX] {
+    for code in [-1, 10, 42, 98, 100, 1000, i32::MIN, i32::MAX] {
         assert_eq!(message(code), UNKNOWN_MESSAGE, "code {code}");
     }
     // The pointer is static: two calls give the same address.

@@ -5,6 +5,15 @@
 //! (K, d) are the same arrays concatenated.
 
 mod density;
+mod fit;
 mod mixture;
 
+pub use density::{
+    bic, density_work_len, factored_len, hard_labels, log_density, log_likelihood,
+    n_free_parameters, pass_scratch_len, responsibilities, simulate, simulate_work_len,
+    FactoredMixture, LogLikelihood,
+};
+pub use fit::{
+    gmm_fit, gmm_fit_work_len, GmmFitOptions, GmmFitReport, GmmInit, MIN_COMPONENT_MASS,
+};
 pub use mixture::{CovKind, Mixture};

@@ -1,77 +1,14 @@
-//! The hot loops of C-MLR, written once and instantiated per dimension.
-//!
-//! Every kernel takes a const generic `D`: `D > 0` is a fast path for that fixed dimension
-//! (inner loops of known length, fully unrolled, accumulators in registers); `D == 0` is the
-//! portable path for any runtime `d`. [`dispatch_dim!`] picks the instance; tests check every
-//! fast path against the `D == 0` path.
+//! The hot loops of C-MLR, written once and instantiated per dimension and instruction set
+//! (see [`crate::dispatch`]).
 
+pub(crate) use crate::dispatch::dispatch_dim;
+use crate::dispatch::{dim, with_avx2, MAX_FIXED_DIM};
 use crate::linalg::{axpy, dot};
 use crate::special::tanh;
 
 /// Rows handled per block: the block's rows stay in L1 between the dot products, the
 /// vectorized tanh and the accumulation.
 const BLOCK: usize = 64;
-
-/// The largest d with a fixed-size instance.
-const MAX_FIXED_DIM: usize = 16;
-
-/// Calls `$kernel::<D>(args)` with `D = d` for 1 <= d <= 16 (`MAX_FIXED_DIM`), else
-/// `$kernel::<0>(args)`.
-macro_rules! dispatch_dim {
-    ($d:expr, $kernel:ident ( $($arg:expr),* $(,)? )) => {
-        match $d {
-            1 => $kernel::<1>($($arg),*),
-            2 => $kernel::<2>($($arg),*),
-            3 => $kernel::<3>($($arg),*),
-            4 => $kernel::<4>($($arg),*),
-            5 => $kernel::<5>($($arg),*),
-            6 => $kernel::<6>($($arg),*),
-            7 => $kernel::<7>($($arg),*),
-            8 => $kernel::<8>($($arg),*),
-            9 => $kernel::<9>($($arg),*),
-            10 => $kernel::<10>($($arg),*),
-            11 => $kernel::<11>($($arg),*),
-            12 => $kernel::<12>($($arg),*),
-            13 => $kernel::<13>($($arg),*),
-            14 => $kernel::<14>($($arg),*),
-            15 => $kernel::<15>($($arg),*),
-            16 => $kernel::<16>($($arg),*),
-            _ => $kernel::<0>($($arg),*),
-        }
-    };
-}
-pub(crate) use dispatch_dim;
-
-/// Defines `$name::<D>(args)`, which runs `$portable::<D>(args)` compiled for AVX2 when the CPU
-/// has it (x86_64) and as compiled for the target's baseline otherwise. Both perform the same
-/// IEEE operations in the same order, so they agree bit for bit.
-macro_rules! with_avx2 {
-    ($(#[$doc:meta])* fn $name:ident = $portable:ident ( $($p:ident : $t:ty),* $(,)? )) => {
-        $(#[$doc])*
-        pub(crate) fn $name<const D: usize>($($p: $t),*) {
-            #[cfg(target_arch = "x86_64")]
-            if crate::cpu::has_avx2() {
-                #[target_feature(enable = "avx2")]
-                fn avx2<const D: usize>($($p: $t),*) {
-                    $portable::<D>($($p),*)
-                }
-                // SAFETY: the CPU supports AVX2 (checked at run time).
-                return unsafe { avx2::<D>($($p),*) };
-            }
-            $portable::<D>($($p),*)
-        }
-    };
-}
-
-/// The dimension the instance works in: the constant `D`, or the runtime `d` when `D == 0`.
-#[inline(always)]
-const fn dim<const D: usize>(d: usize) -> usize {
-    if D == 0 {
-        d
-    } else {
-        D
-    }
-}
 
 /// Overwrites `gram[..d*d]` with the upper triangle (diagonal included) of sum_i x_i x_i^T
 /// (strict lower triangle zero) and `node_sums[..m*d]` with s_j = sum_{i in node j} y_i x_i.
@@ -201,19 +138,19 @@ pub(crate) fn alg2_sum_portable<const D: usize>(
 
 with_avx2! {
     /// [`gram_and_node_sums_portable`], for the best instruction set the CPU has.
-    fn gram_and_node_sums = gram_and_node_sums_portable(
+    pub(crate) fn gram_and_node_sums = gram_and_node_sums_portable(
         x: &[f64], y: &[f64], d: usize, node_sizes: &[usize], gram: &mut [f64], node_sums: &mut [f64],
     )
 }
 with_avx2! {
     /// [`alg1_sum_portable`], for the best instruction set the CPU has.
-    fn alg1_sum = alg1_sum_portable(
+    pub(crate) fn alg1_sum = alg1_sum_portable(
         x: &[f64], y: &[f64], d: usize, theta: &[f64], inv_noise_var: f64, acc: &mut [f64],
     )
 }
 with_avx2! {
     /// [`alg2_sum_portable`], for the best instruction set the CPU has.
-    fn alg2_sum = alg2_sum_portable(
+    pub(crate) fn alg2_sum = alg2_sum_portable(
         node_sums: &[f64], d: usize, theta: &[f64], inv_noise_var: f64, acc: &mut [f64],
     )
 }

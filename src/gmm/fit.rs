@@ -1,0 +1,590 @@
+//! Local EM fit of a Gaussian mixture (full or diagonal covariances), scikit-learn's semantics.
+//!
+//! One iteration is an E-step at the current parameters (whose mean log-likelihood is the
+//! iteration's trace value, sklearn's `lower_bound_`) followed by an M-step:
+//! n_k = sum_i r_ik + 10 eps, mu_k = sum_i r_ik x_i / n_k,
+//! S_k = sum_i r_ik (x_i - mu_k)(x_i - mu_k)^T / n_k + reg_covar I (diagonal: the diagonal only),
+//! w_k = n_k / sum_l n_l. The fit stops when the mean log-likelihood changes by less than `tol`
+//! between two iterations (`converged`) or after `max_iter` iterations (still returned).
+//!
+//! The DFMR authors' penalized MLE replaces the covariance update by
+//! S_k = (scatter_k + 2 a_n S_x) / (n_k + 2 a_n), a_n = 1 / sqrt(n), with S_x the sample
+//! covariance of all the data (and reg_covar still added).
+//!
+//! Degenerate components are handled, never propagated as NaN: a component whose n_k falls
+//! below [`MIN_COMPONENT_MASS`] is reseeded (mean at a data point drawn by the seeded generator,
+//! covariance S_x + reg_covar I, weight 1/n, weights renormalized), and a covariance that fails
+//! its Cholesky factorization gets reg_covar multiplied by 10 (up to 10 times) on its diagonal;
+//! both are counted in the report.
+
+use super::density::{factored_len, pass_scratch_len, FactoredMixture};
+use super::mixture::{CovKind, Mixture};
+use crate::linalg::axpy;
+use crate::rng::Rng;
+use crate::status::{checked_add, checked_mul, ensure_len};
+use crate::Status;
+
+/// Components with less mass than this (in samples) are reseeded.
+pub const MIN_COMPONENT_MASS: f64 = 1e-8;
+
+/// Where each EM run starts.
+#[derive(Clone, Copy, Debug)]
+pub enum GmmInit<'a> {
+    /// k-means++ seeding from a seed, then `kmeans_iter` Lloyd iterations; the hard labels give
+    /// the first M-step. Restart r uses seed `seed + r`.
+    KMeansPlusPlus {
+        /// The generator's seed.
+        seed: u64,
+    },
+    /// The caller's parameters (with the fit's K, d and covariance kind).
+    Params(Mixture<'a>),
+    /// The caller's responsibilities, n x K row-major, rows non-negative summing to 1
+    /// (within 1e-9); the first M-step uses them.
+    Responsibilities(&'a [f64]),
+}
+
+/// Options of [`gmm_fit`].
+#[derive(Clone, Copy, Debug)]
+pub struct GmmFitOptions {
+    /// Full or diagonal covariances.
+    pub kind: CovKind,
+    /// Added to every covariance's diagonal (>= 0); sklearn's default 1e-6.
+    pub reg_covar: f64,
+    /// Stop when the mean log-likelihood changes by less than tol (>= 0; 0: run to the cap).
+    pub tol: f64,
+    /// Iteration cap (>= 1).
+    pub max_iter: usize,
+    /// Restarts keeping the best final log-likelihood (>= 1; only k-means++ starts differ).
+    pub n_init: usize,
+    /// Lloyd iterations after k-means++ seeding.
+    pub kmeans_iter: usize,
+    /// The DFMR authors' penalized covariance update.
+    pub penalized: bool,
+}
+
+impl Default for GmmFitOptions {
+    /// Full covariances, reg_covar 1e-6, tol 1e-3, max_iter 100, n_init 1, 10 Lloyd iterations,
+    /// no penalty (scikit-learn's defaults).
+    fn default() -> Self {
+        GmmFitOptions {
+            kind: CovKind::Full,
+            reg_covar: 1e-6,
+            tol: 1e-3,
+            max_iter: 100,
+            n_init: 1,
+            kmeans_iter: 10,
+            penalized: false,
+        }
+    }
+}
+
+/// What a fit did.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GmmFitReport {
+    /// Log-likelihood sum_i log f(x_i) of the returned parameters.
+    pub log_likelihood: f64,
+    /// The same divided by n.
+    pub mean_log_likelihood: f64,
+    /// EM iterations of the returned run.
+    pub iterations: usize,
+    /// Whether that run met the tolerance before the cap.
+    pub converged: bool,
+    /// Components reseeded after emptying, over all iterations of the returned run.
+    pub reseeded: usize,
+    /// Covariances whose regularization had to be raised to factor them, same count.
+    pub regularized: usize,
+    /// Which restart (0-based) was returned.
+    pub best_restart: usize,
+}
+
+/// The parameter block of one mixture inside the workspace: weights, means, covariances.
+fn params_len(k: usize, d: usize, kind: CovKind) -> Result<usize, Status> {
+    checked_add(
+        checked_add(k, checked_mul(k, d)?)?,
+        checked_mul(k, kind.cov_len(d)?)?,
+    )
+}
+
+/// Workspace (doubles) of [`gmm_fit`]: responsibilities n K, the factored mixture, one pass's
+/// scratch, two parameter blocks (current and best), the sample covariance, n distances for
+/// k-means++ and d for the data's mean. `SizeOverflow` if that overflows.
+pub fn gmm_fit_work_len(n: usize, k: usize, d: usize, kind: CovKind) -> Result<usize, Status> {
+    let mut len = checked_mul(n, k)?;
+    len = checked_add(len, factored_len(k, d, kind)?)?;
+    len = checked_add(len, pass_scratch_len(k, d)?)?;
+    len = checked_add(len, checked_mul(2, params_len(k, d, kind)?)?)?;
+    len = checked_add(len, kind.cov_len(d)?)?;
+    checked_add(checked_add(len, n)?, d)
+}
+
+/// Mutable views of one parameter block.
+struct Params<'a> {
+    weights: &'a mut [f64],
+    means: &'a mut [f64],
+    covs: &'a mut [f64],
+}
+
+fn split_params(block: &mut [f64], k: usize, d: usize, cov_len: usize) -> Params<'_> {
+    let (weights, rest) = block.split_at_mut(k);
+    let (means, rest) = rest.split_at_mut(k * d);
+    Params {
+        weights,
+        means,
+        covs: &mut rest[..k * cov_len],
+    }
+}
+
+/// Fits a K-component mixture to the n samples `x` (n x d, row-major) by EM, with `opts.n_init`
+/// runs keeping the one of largest final log-likelihood, and writes its parameters to
+/// `weights_out[..K]`, `means_out[..K d]`, `covs_out[..K cov_len(d)]`. `trace`, if given (at
+/// least max_iter long, only with `n_init == 1`), receives the mean log-likelihood at the start
+/// of each iteration; it never decreases (EM's monotonicity, up to rounding). `work` has length
+/// [`gmm_fit_work_len`]`(n, K, d, kind)`.
+///
+/// Errors, with the outputs untouched (the trace may have been written): `ZeroSize` (n, K or d
+/// zero), `SizeOverflow`, `BufferTooShort`, `BadParameter` (n < K, reg_covar or tol negative or
+/// NaN, max_iter or n_init zero, a trace with n_init > 1, given parameters of another K, d or
+/// kind, responsibilities not rows summing to 1), `NonFinite` (NaN or infinity in x or the given start, or a
+/// log-likelihood that is not finite), `NotSpd` (a covariance that cannot be factored even with
+/// the raised regularization).
+#[allow(clippy::too_many_arguments)]
+pub fn gmm_fit(
+    x: &[f64],
+    n: usize,
+    d: usize,
+    k: usize,
+    opts: &GmmFitOptions,
+    init: GmmInit,
+    weights_out: &mut [f64],
+    means_out: &mut [f64],
+    covs_out: &mut [f64],
+    mut trace: Option<&mut [f64]>,
+    work: &mut [f64],
+) -> Result<GmmFitReport, Status> {
+    if n == 0 || k == 0 || d == 0 {
+        return Err(Status::ZeroSize);
+    }
+    let kind = opts.kind;
+    let cov_len = kind.cov_len(d)?;
+    let len_x = checked_mul(n, d)?;
+    ensure_len(x.len(), len_x)?;
+    let x = &x[..len_x];
+    let reg_ok = opts.reg_covar >= 0.0 && opts.reg_covar.is_finite();
+    let tol_ok = opts.tol >= 0.0;
+    if n < k || !reg_ok || !tol_ok || opts.max_iter == 0 || opts.n_init == 0 {
+        return Err(Status::BadParameter);
+    }
+    ensure_len(weights_out.len(), k)?;
+    ensure_len(means_out.len(), checked_mul(k, d)?)?;
+    ensure_len(covs_out.len(), checked_mul(k, cov_len)?)?;
+    if let Some(t) = trace.as_deref() {
+        if opts.n_init > 1 {
+            return Err(Status::BadParameter);
+        }
+        ensure_len(t.len(), opts.max_iter)?;
+    }
+    ensure_len(work.len(), gmm_fit_work_len(n, k, d, kind)?)?;
+    if !x.iter().all(|v| v.is_finite()) {
+        return Err(Status::NonFinite);
+    }
+    match init {
+        GmmInit::Params(mix) => {
+            if (mix.n_components(), mix.dim(), mix.cov_kind()) != (k, d, kind) {
+                return Err(Status::BadParameter);
+            }
+        }
+        GmmInit::Responsibilities(resp) => check_responsibilities(resp, n, k)?,
+        GmmInit::KMeansPlusPlus { .. } => {}
+    }
+
+    let plen = params_len(k, d, kind)?;
+    let (resp, rest) = work.split_at_mut(n * k);
+    let (factored, rest) = rest.split_at_mut(factored_len(k, d, kind)?);
+    let (scratch, rest) = rest.split_at_mut(pass_scratch_len(k, d)?);
+    let (current, rest) = rest.split_at_mut(plen);
+    let (best, rest) = rest.split_at_mut(plen);
+    let (sample_cov, rest) = rest.split_at_mut(cov_len);
+    let (distances, rest) = rest.split_at_mut(n);
+    sample_covariance(x, n, d, kind, sample_cov, &mut rest[..d]);
+
+    let runs = match init {
+        GmmInit::KMeansPlusPlus { .. } => opts.n_init,
+        _ => 1,
+    };
+    let mut best_report: Option<GmmFitReport> = None;
+    for run in 0..runs {
+        let mut rng = Rng::new(match init {
+            GmmInit::KMeansPlusPlus { seed } => seed.wrapping_add(run as u64),
+            _ => 0,
+        });
+        let mut p = split_params(current, k, d, cov_len);
+        let mut counts = (0usize, 0usize);
+        match init {
+            GmmInit::Params(mix) => {
+                p.weights.copy_from_slice(mix.weights());
+                for c in 0..k {
+                    p.means[c * d..(c + 1) * d].copy_from_slice(mix.mean(c));
+                    p.covs[c * cov_len..(c + 1) * cov_len].copy_from_slice(mix.cov(c));
+                }
+            }
+            GmmInit::Responsibilities(given) => {
+                resp.copy_from_slice(&given[..n * k]);
+                counts.0 += m_step(x, n, d, k, kind, opts, resp, sample_cov, &mut p, &mut rng);
+            }
+            GmmInit::KMeansPlusPlus { .. } => {
+                kmeans_labels(
+                    x,
+                    n,
+                    d,
+                    k,
+                    opts.kmeans_iter,
+                    &mut rng,
+                    &mut p,
+                    distances,
+                    resp,
+                );
+                counts.0 += m_step(x, n, d, k, kind, opts, resp, sample_cov, &mut p, &mut rng);
+            }
+        }
+        let mut iterations = 0;
+        let mut converged = false;
+        let mut previous = f64::NEG_INFINITY;
+        for t in 0..opts.max_iter {
+            counts.1 += repair_covariances(&mut p, k, d, kind, opts.reg_covar, factored)?;
+            let fm = factored_mixture(&p, k, d, kind, factored)?;
+            let mean_ll = fm.e_step(x, n, resp, scratch)? / n as f64;
+            if let Some(tr) = trace.as_deref_mut() {
+                tr[t] = mean_ll;
+            }
+            counts.0 += m_step(x, n, d, k, kind, opts, resp, sample_cov, &mut p, &mut rng);
+            iterations = t + 1;
+            if libm::fabs(mean_ll - previous) < opts.tol {
+                converged = true;
+                break;
+            }
+            previous = mean_ll;
+        }
+        counts.1 += repair_covariances(&mut p, k, d, kind, opts.reg_covar, factored)?;
+        let fm = factored_mixture(&p, k, d, kind, factored)?;
+        let ll = fm.log_likelihood(x, n, scratch)?;
+        let report = GmmFitReport {
+            log_likelihood: ll,
+            mean_log_likelihood: ll / n as f64,
+            iterations,
+            converged,
+            reseeded: counts.0,
+            regularized: counts.1,
+            best_restart: run,
+        };
+        if best_report.is_none_or(|b| report.log_likelihood > b.log_likelihood) {
+            best_report = Some(report);
+            best.copy_from_slice(current);
+        }
+    }
+    let report = best_report.ok_or(Status::BadParameter)?;
+    let p = split_params(best, k, d, cov_len);
+    weights_out[..k].copy_from_slice(p.weights);
+    means_out[..k * d].copy_from_slice(p.means);
+    covs_out[..k * cov_len].copy_from_slice(p.covs);
+    Ok(report)
+}
+
+/// The factored form of the current parameters, in `storage`.
+fn factored_mixture<'w>(
+    p: &Params,
+    k: usize,
+    d: usize,
+    kind: CovKind,
+    storage: &'w mut [f64],
+) -> Result<FactoredMixture<'w>, Status> {
+    let mix = Mixture::new(p.weights, p.means, p.covs, k, d, kind)?;
+    FactoredMixture::new(&mix, storage)
+}
+
+/// Makes every covariance factorizable: one that fails Cholesky (or has a non-positive
+/// variance) gets `max(reg_covar, 1e-12 * its mean variance)` times 10^j added to its diagonal,
+/// j = 0..=9, until it factors. Returns how many were raised; `NotSpd` if one never factors.
+/// `scratch` holds at least d * d doubles.
+fn repair_covariances(
+    p: &mut Params,
+    k: usize,
+    d: usize,
+    kind: CovKind,
+    reg_covar: f64,
+    scratch: &mut [f64],
+) -> Result<usize, Status> {
+    let cov_len = p.covs.len() / k;
+    let mut raised = 0;
+    for cov in p.covs.chunks_exact_mut(cov_len) {
+        let diagonal = |cov: &[f64], a: usize| match kind {
+            CovKind::Full => cov[a * d + a],
+            CovKind::Diag => cov[a],
+        };
+        let mean_variance = (0..d).map(|a| diagonal(cov, a)).sum::<f64>() / d as f64;
+        let mut bump = reg_covar
+            .max(1e-12 * libm::fabs(mean_variance))
+            .max(f64::MIN_POSITIVE);
+        let mut attempts = 0;
+        while !factorizes(cov, d, kind, scratch) {
+            if attempts == 10 {
+                return Err(Status::NotSpd);
+            }
+            for a in 0..d {
+                match kind {
+                    CovKind::Full => cov[a * d + a] += bump,
+                    CovKind::Diag => cov[a] += bump,
+                }
+            }
+            bump *= 10.0;
+            attempts += 1;
+        }
+        raised += usize::from(attempts > 0);
+    }
+    Ok(raised)
+}
+
+/// Whether a covariance is usable: finite with positive variances, and (full) factors.
+fn factorizes(cov: &[f64], d: usize, kind: CovKind, scratch: &mut [f64]) -> bool {
+    match kind {
+        CovKind::Diag => cov.iter().all(|&v| v > 0.0 && v.is_finite()),
+        CovKind::Full => {
+            let s = &mut scratch[..d * d];
+            s.copy_from_slice(&cov[..d * d]);
+            crate::linalg::cholesky(s, d).is_ok()
+        }
+    }
+}
+
+/// `Ok` when `resp` holds n rows of K finite, non-negative values summing to 1 within 1e-9.
+fn check_responsibilities(resp: &[f64], n: usize, k: usize) -> Result<(), Status> {
+    let len = checked_mul(n, k)?;
+    ensure_len(resp.len(), len)?;
+    if !resp[..len].iter().all(|v| v.is_finite()) {
+        return Err(Status::NonFinite);
+    }
+    for row in resp[..len].chunks_exact(k) {
+        let sum: f64 = row.iter().sum();
+        if row.iter().any(|&r| r < 0.0) || libm::fabs(sum - 1.0) > 1e-9 {
+            return Err(Status::BadParameter);
+        }
+    }
+    Ok(())
+}
+
+/// The sample covariance of all the data, (1/n) sum (x_i - xbar)(x_i - xbar)^T (diagonal: its
+/// diagonal), into `out`; `mean` (d doubles) is scratch.
+fn sample_covariance(
+    x: &[f64],
+    n: usize,
+    d: usize,
+    kind: CovKind,
+    out: &mut [f64],
+    mean: &mut [f64],
+) {
+    mean.fill(0.0);
+    for row in x.chunks_exact(d) {
+        axpy(1.0 / n as f64, row, mean);
+    }
+    out.fill(0.0);
+    for row in x.chunks_exact(d) {
+        add_scatter(out, row, mean, 1.0 / n as f64, d, kind);
+    }
+    mirror_upper(out, d, kind);
+}
+
+/// `out += w (x - mu)(x - mu)^T`: the upper triangle (full) or the diagonal (diag).
+#[inline]
+fn add_scatter(out: &mut [f64], x: &[f64], mu: &[f64], w: f64, d: usize, kind: CovKind) {
+    match kind {
+        CovKind::Diag => {
+            for ((o, &xa), &ma) in out.iter_mut().zip(x).zip(mu) {
+                *o += w * (xa - ma) * (xa - ma);
+            }
+        }
+        CovKind::Full => {
+            for a in 0..d {
+                let wa = w * (x[a] - mu[a]);
+                for ((o, &xb), &mb) in out[a * d + a..(a + 1) * d]
+                    .iter_mut()
+                    .zip(&x[a..])
+                    .zip(&mu[a..])
+                {
+                    *o += wa * (xb - mb);
+                }
+            }
+        }
+    }
+}
+
+/// Copies the upper triangle of a full d x d matrix to its lower triangle (nothing for diag).
+fn mirror_upper(m: &mut [f64], d: usize, kind: CovKind) {
+    if kind == CovKind::Full {
+        for a in 0..d {
+            for b in a + 1..d {
+                m[b * d + a] = m[a * d + b];
+            }
+        }
+    }
+}
+
+/// The M-step from the responsibilities (see the module docs). Returns how many components were
+/// reseeded because their mass fell below [`MIN_COMPONENT_MASS`].
+#[allow(clippy::too_many_arguments)]
+fn m_step(
+    x: &[f64],
+    n: usize,
+    d: usize,
+    k: usize,
+    kind: CovKind,
+    opts: &GmmFitOptions,
+    resp: &[f64],
+    sample_cov: &[f64],
+    p: &mut Params,
+    rng: &mut Rng,
+) -> usize {
+    let cov_len = sample_cov.len();
+    // n_k (sklearn adds 10 eps so that no n_k is exactly 0) and the weighted sums of x.
+    let nk = &mut *p.weights;
+    nk.fill(10.0 * f64::EPSILON);
+    p.means.fill(0.0);
+    for (row, r) in x.chunks_exact(d).zip(resp.chunks_exact(k)) {
+        for (c, &rc) in r.iter().enumerate() {
+            nk[c] += rc;
+            axpy(rc, row, &mut p.means[c * d..(c + 1) * d]);
+        }
+    }
+    let mut reseeded = 0;
+    let penalty = if opts.penalized {
+        2.0 / libm::sqrt(n as f64)
+    } else {
+        0.0
+    };
+    for c in 0..k {
+        let mean = &mut p.means[c * d..(c + 1) * d];
+        let cov = &mut p.covs[c * cov_len..(c + 1) * cov_len];
+        if nk[c] < MIN_COMPONENT_MASS {
+            // An empty component: restart it at a data point with the data's covariance.
+            let i = rng.below(n as u64) as usize;
+            mean.copy_from_slice(&x[i * d..(i + 1) * d]);
+            cov.copy_from_slice(sample_cov);
+            add_to_diagonal(cov, d, kind, opts.reg_covar);
+            nk[c] = 1.0;
+            reseeded += 1;
+            continue;
+        }
+        for m in mean.iter_mut() {
+            *m /= nk[c];
+        }
+        cov.fill(0.0);
+        for (row, r) in x.chunks_exact(d).zip(resp.chunks_exact(k)) {
+            if r[c] != 0.0 {
+                add_scatter(cov, row, mean, r[c], d, kind);
+            }
+        }
+        mirror_upper(cov, d, kind);
+        let denominator = nk[c] + penalty;
+        for (v, &s) in cov.iter_mut().zip(sample_cov) {
+            *v = (*v + penalty * s) / denominator;
+        }
+        add_to_diagonal(cov, d, kind, opts.reg_covar);
+    }
+    let total: f64 = nk.iter().sum();
+    for w in nk.iter_mut() {
+        *w /= total;
+    }
+    reseeded
+}
+
+/// Adds `v` to the diagonal of a covariance (full or diag).
+fn add_to_diagonal(cov: &mut [f64], d: usize, kind: CovKind, v: f64) {
+    match kind {
+        CovKind::Full => (0..d).for_each(|a| cov[a * d + a] += v),
+        CovKind::Diag => cov.iter_mut().for_each(|c| *c += v),
+    }
+}
+
+/// Squared Euclidean distance.
+#[inline]
+fn squared_distance(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(p, q)| (p - q) * (p - q)).sum()
+}
+
+/// k-means++ seeding then `iterations` Lloyd iterations; writes the final hard assignment as
+/// one-hot rows of `resp` (n x K). `p.means` holds the centres, `p.weights` the cluster sizes
+/// (scratch); `dist` (n) is scratch.
+#[allow(clippy::too_many_arguments)]
+fn kmeans_labels(
+    x: &[f64],
+    n: usize,
+    d: usize,
+    k: usize,
+    iterations: usize,
+    rng: &mut Rng,
+    p: &mut Params,
+    dist: &mut [f64],
+    resp: &mut [f64],
+) {
+    let centers = &mut *p.means;
+    let first = rng.below(n as u64) as usize;
+    centers[..d].copy_from_slice(&x[first * d..(first + 1) * d]);
+    for (dv, row) in dist.iter_mut().zip(x.chunks_exact(d)) {
+        *dv = squared_distance(row, &centers[..d]);
+    }
+    for c in 1..k {
+        let total: f64 = dist.iter().sum();
+        let pick = if total > 0.0 {
+            // The first sample where the cumulative D^2 passes a uniform fraction of the total.
+            let target = rng.uniform() * total;
+            let mut acc = 0.0;
+            dist.iter()
+                .position(|&dv| {
+                    acc += dv;
+                    acc > target
+                })
+                .unwrap_or(n - 1)
+        } else {
+            rng.below(n as u64) as usize
+        };
+        centers[c * d..(c + 1) * d].copy_from_slice(&x[pick * d..(pick + 1) * d]);
+        for (dv, row) in dist.iter_mut().zip(x.chunks_exact(d)) {
+            let dc = squared_distance(row, &centers[c * d..(c + 1) * d]);
+            if dc < *dv {
+                *dv = dc;
+            }
+        }
+    }
+    for it in 0..=iterations {
+        // Assignment (lowest index on ties), as one-hot rows.
+        for (row, r) in x.chunks_exact(d).zip(resp.chunks_exact_mut(k)) {
+            let mut best = (0, f64::INFINITY);
+            for (c, center) in centers.chunks_exact(d).enumerate() {
+                let dc = squared_distance(row, center);
+                if dc < best.1 {
+                    best = (c, dc);
+                }
+            }
+            r.fill(0.0);
+            r[best.0] = 1.0;
+        }
+        if it == iterations {
+            break;
+        }
+        // Update; an empty cluster keeps its centre.
+        let counts = &mut *p.weights;
+        counts.fill(0.0);
+        for r in resp.chunks_exact(k) {
+            for (cnt, &rc) in counts.iter_mut().zip(r) {
+                *cnt += rc;
+            }
+        }
+        for (c, &cnt) in counts.iter().enumerate() {
+            if cnt > 0.0 {
+                centers[c * d..(c + 1) * d].fill(0.0);
+            }
+        }
+        for (row, r) in x.chunks_exact(d).zip(resp.chunks_exact(k)) {
+            let c = r.iter().position(|&v| v == 1.0).unwrap_or(0);
+            axpy(1.0 / counts[c], row, &mut centers[c * d..(c + 1) * d]);
+        }
+    }
+}
