@@ -58,7 +58,7 @@ int main(void) {
     options.max_iter = 200;
     double fit_weights[K], fit_means[K * D], fit_covs[K * D * D];
     mk_gmm_fit_report report;
-    CHECK(mk_gmm_fit(x, N, D, K, &options, NULL, NULL, NULL, NULL, fit_weights, fit_means,
+    CHECK(mk_gmm_fit(x, N, D, K, &options, NULL, NULL, NULL, NULL, NULL, fit_weights, fit_means,
                      fit_covs, NULL, work, work_len, &report));
 
     double l2 = 0.0;

@@ -1004,6 +1004,9 @@ size_t mk_gmm_fit_work_len(size_t n, size_t k, size_t d, int32_t cov_kind);
  *   K*d, K*c doubles, a valid mixture of `options->cov_kind`); otherwise ignored, may be NULL.
  * - `init_resp` (in): n x K responsibilities for `MK_GMM_INIT_RESPONSIBILITIES` (rows
  *   non-negative, summing to 1 within 1e-9); otherwise ignored, may be NULL.
+ * - `sample_weights` (in, optional): n doubles, finite, >= 0, positive sum; the M-step uses
+ *   w_i r_ik and the log-likelihood is sum_i w_i log f(x_i) (an integer weight acts as copies
+ *   of the sample); NULL weighs every sample 1.
  * - `weights_out` (out): K doubles; `means_out` (out): K*d; `covs_out` (out): K*c, c = d*d
  *   (`MK_COV_FULL`) or d (`MK_COV_DIAG`).
  * - `trace` (out, optional): `options->max_iter` doubles, the mean log-likelihood at the start
@@ -1016,7 +1019,8 @@ size_t mk_gmm_fit_work_len(size_t n, size_t k, size_t d, int32_t cov_kind);
  * written): `MK_STATUS_NULL_POINTER`, `MK_STATUS_ZERO_SIZE`, `MK_STATUS_SIZE_OVERFLOW`,
  * `MK_STATUS_BUFFER_TOO_SHORT` (work), `MK_STATUS_BAD_PARAMETER` (n < K, an unknown cov_kind
  * or init, penalized not 0/1, reg_covar or tol negative or NaN, max_iter or n_init 0, a trace
- * with n_init > 1, responsibilities that are negative or do not sum to 1),
+ * with n_init > 1, responsibilities that are negative or do not sum to 1, sample weights
+ * negative or summing to 0),
  * `MK_STATUS_NON_FINITE` (NaN or infinity in x or the start), `MK_STATUS_WEIGHTS` and
  * `MK_STATUS_NOT_SPD` (an invalid start mixture, or a covariance that cannot be factored even
  * regularized), `MK_STATUS_PANIC`.
@@ -1034,6 +1038,7 @@ int32_t mk_gmm_fit(const double *x,
                    const double *init_means,
                    const double *init_covs,
                    const double *init_resp,
+                   const double *sample_weights,
                    double *weights_out,
                    double *means_out,
                    double *covs_out,

@@ -37,9 +37,13 @@
 //! (one logarithm per problem, not one per pivot).
 //!
 //! # KL and moment matching
-//! [`kl_gaussian`] is KL(N0 || N1) = 1/2 [tr(S1^-1 S0) + (m1 - m0)^T S1^-1 (m1 - m0) - d
-//! + ln|S1| - ln|S0|]; [`moment_match`] collapses weighted Gaussians into one with the same
-//! mean and covariance.
+//! [`kl_gaussian`] is
+//! KL(N0 || N1) = 1/2 [tr(S1^-1 S0) + (m1 - m0)^T S1^-1 (m1 - m0) - d + ln|S1| - ln|S0|];
+//! [`moment_match`] collapses weighted Gaussians into one with the same mean and covariance.
+
+// The batched kernels index several per-lane arrays in lockstep (`x[l] op y[l]` for each lane
+// l); that index form is exactly what LLVM's vectorizer turns into packed operations.
+#![allow(clippy::needless_range_loop)]
 
 use crate::gmm::{CovKind, Mixture};
 use crate::linalg::{axpy, cholesky, dot, solve_lower};
@@ -387,8 +391,10 @@ fn accept_pivots(
     let mut non_finite = false;
     let mut not_spd = false;
     for l in 0..LANES {
+        // False for a NaN pivot, like the test of `linalg::cholesky`.
+        let accepted = pivot[l] > rel_tol * diagonal[l];
         non_finite |= !pivot[l].is_finite();
-        not_spd |= !(pivot[l] > rel_tol * diagonal[l]);
+        not_spd |= !accepted;
     }
     if non_finite {
         return Err(Status::NonFinite);

@@ -124,6 +124,7 @@ fn local_fit_example() {
         &mut m,
         &mut c,
         None,
+        None,
         &mut work,
     )
     .unwrap();

@@ -118,6 +118,7 @@ fn fit(
         &mut weights,
         &mut means,
         &mut covs,
+        None,
         trace_arg,
         &mut work,
     )?;
@@ -345,4 +346,202 @@ fn restarts_keep_the_best_run() {
             assert_eq!(best.report.log_likelihood, one.report.log_likelihood);
         }
     }
+}
+
+/// Integer sample weights act as copies: weights in {1, 2, 3} give the fit of the data with each
+/// sample repeated that many times (same start, tol 0, 25 iterations), to 1e-10.
+#[test]
+fn integer_sample_weights_act_as_copies() {
+    let n = 1500;
+    let x = sample(CovKind::Full, n, 21);
+    let weights: Vec<f64> = (0..n).map(|i| (1 + i % 3) as f64).collect();
+    let mut repeated = Vec::new();
+    for (row, &w) in x.chunks_exact(4).zip(&weights) {
+        for _ in 0..w as usize {
+            repeated.extend_from_slice(row);
+        }
+    }
+    let n_rep = repeated.len() / 4;
+    let (w0, m0, c0) = truth(CovKind::Full);
+    let start = Mixture::new(&w0, &m0, &c0, 3, 4, CovKind::Full).unwrap();
+    let opts = GmmFitOptions {
+        tol: 0.0,
+        max_iter: 25,
+        ..Default::default()
+    };
+    let copies = fit(&repeated, n_rep, 4, 3, &opts, GmmInit::Params(start)).unwrap();
+    let (mut w, mut m, mut c) = (vec![0.0; 3], vec![0.0; 12], vec![0.0; 48]);
+    let mut trace = vec![0.0; 25];
+    let mut work = vec![0.0; gmm::gmm_fit_work_len(n, 3, 4, CovKind::Full).unwrap()];
+    let report = gmm::gmm_fit(
+        &x,
+        n,
+        4,
+        3,
+        &opts,
+        GmmInit::Params(start),
+        &mut w,
+        &mut m,
+        &mut c,
+        Some(&weights),
+        Some(&mut trace),
+        &mut work,
+    )
+    .unwrap();
+    for (ours, theirs) in [
+        (&w, &copies.weights),
+        (&m, &copies.means),
+        (&c, &copies.covs),
+    ] {
+        assert!(
+            max_rel_diff(ours, theirs) < 1e-10,
+            "{:e}",
+            max_rel_diff(ours, theirs)
+        );
+    }
+    assert!(max_rel_diff(&trace, &copies.trace) < 1e-10);
+    assert!(
+        (report.log_likelihood - copies.report.log_likelihood).abs()
+            < 1e-10 * report.log_likelihood.abs()
+    );
+    for pair in trace.windows(2) {
+        assert!(pair[1] >= pair[0] - 1e-12 * pair[0].abs());
+    }
+}
+
+/// Starting from given responsibilities is one M-step away from starting at its parameters:
+/// the one-hot responsibilities of the true labels give the same fit as the parameters
+/// estimated from those labels.
+#[test]
+fn given_responsibilities_start_from_their_m_step() {
+    let n = 2000;
+    let (w0, m0, c0) = truth(CovKind::Diag);
+    let mix = Mixture::new(&w0, &m0, &c0, 3, 4, CovKind::Diag).unwrap();
+    let mut x = vec![0.0; n * 4];
+    let mut labels = vec![0usize; n];
+    let mut work = vec![0.0; gmm::simulate_work_len(3, 4, CovKind::Diag).unwrap()];
+    gmm::simulate(4, &mix, n, &mut x, Some(&mut labels), &mut work).unwrap();
+    let mut resp = vec![0.0; n * 3];
+    for (i, &l) in labels.iter().enumerate() {
+        resp[i * 3 + l] = 1.0;
+    }
+    let opts = GmmFitOptions {
+        kind: CovKind::Diag,
+        tol: 0.0,
+        max_iter: 1,
+        ..Default::default()
+    };
+    let from_resp = fit(&x, n, 4, 3, &opts, GmmInit::Responsibilities(&resp)).unwrap();
+    // The M-step of the one-hot labels by hand: per-label mean and variance.
+    let mut by_hand_w = [0.0; 3];
+    let mut by_hand_m = [0.0; 12];
+    for (i, &l) in labels.iter().enumerate() {
+        by_hand_w[l] += 1.0;
+        for a in 0..4 {
+            by_hand_m[l * 4 + a] += x[i * 4 + a];
+        }
+    }
+    for l in 0..3 {
+        for a in 0..4 {
+            by_hand_m[l * 4 + a] /= by_hand_w[l];
+        }
+        by_hand_w[l] /= n as f64;
+    }
+    let mut by_hand_c = [1e-6; 12];
+    for (i, &l) in labels.iter().enumerate() {
+        for a in 0..4 {
+            let dx = x[i * 4 + a] - by_hand_m[l * 4 + a];
+            by_hand_c[l * 4 + a] += dx * dx / (by_hand_w[l] * n as f64);
+        }
+    }
+    let start = Mixture::new(&by_hand_w, &by_hand_m, &by_hand_c, 3, 4, CovKind::Diag).unwrap();
+    let from_params = fit(&x, n, 4, 3, &opts, GmmInit::Params(start)).unwrap();
+    for (a, b) in [
+        (&from_resp.weights, &from_params.weights),
+        (&from_resp.means, &from_params.means),
+        (&from_resp.covs, &from_params.covs),
+    ] {
+        assert!(max_rel_diff(a, b) < 1e-10, "{:e}", max_rel_diff(a, b));
+    }
+}
+
+/// The penalized update, by hand: one M-step from one-hot responsibilities gives
+/// S_k = (scatter_k + 2 a_n S_x) / (n_k + 2 a_n) + reg I with a_n = 1/sqrt(n) and S_x the
+/// data's covariance.
+#[test]
+fn penalized_covariance_update_matches_its_formula() {
+    let n = 400;
+    let x: Vec<f64> = (0..n)
+        .flat_map(|i| {
+            let t = i as f64;
+            let c = if i < 100 { 3.0 } else { -1.0 };
+            [c + (0.7 * t).sin(), 0.5 * c + (1.1 * t).cos() * 0.8]
+        })
+        .collect();
+    let mut resp = vec![0.0; n * 2];
+    for i in 0..n {
+        resp[i * 2 + usize::from(i >= 100)] = 1.0;
+    }
+    let reg = 1e-6;
+    let opts = GmmFitOptions {
+        penalized: true,
+        tol: 0.0,
+        max_iter: 1,
+        reg_covar: reg,
+        ..Default::default()
+    };
+    // From responsibilities, the trace's first value is the mean log-likelihood of the first
+    // M-step's parameters: compare it with that of the parameters computed by hand below.
+    let f = fit(&x, n, 2, 2, &opts, GmmInit::Responsibilities(&resp)).unwrap();
+    // By hand.
+    let mean_all = [
+        x.iter().step_by(2).sum::<f64>() / n as f64,
+        x.iter().skip(1).step_by(2).sum::<f64>() / n as f64,
+    ];
+    let mut s_x = [0.0; 4];
+    for row in x.chunks_exact(2) {
+        for a in 0..2 {
+            for b in 0..2 {
+                s_x[a * 2 + b] += (row[a] - mean_all[a]) * (row[b] - mean_all[b]) / n as f64;
+            }
+        }
+    }
+    let a_n2 = 2.0 / (n as f64).sqrt();
+    let (mut w, mut m, mut c) = ([0.0; 2], [0.0; 4], [0.0; 8]);
+    for (k, range) in [(0usize, 0..100usize), (1, 100..n)] {
+        let nk = range.len() as f64;
+        let mu = [
+            range.clone().map(|i| x[2 * i]).sum::<f64>() / nk,
+            range.clone().map(|i| x[2 * i + 1]).sum::<f64>() / nk,
+        ];
+        w[k] = nk / n as f64;
+        m[2 * k..2 * k + 2].copy_from_slice(&mu);
+        for a in 0..2 {
+            for b in 0..2 {
+                let scatter: f64 = range
+                    .clone()
+                    .map(|i| (x[2 * i + a] - mu[a]) * (x[2 * i + b] - mu[b]))
+                    .sum();
+                c[k * 4 + a * 2 + b] = (scatter + a_n2 * s_x[a * 2 + b]) / (nk + a_n2)
+                    + if a == b { reg } else { 0.0 };
+            }
+        }
+    }
+    // The trace's first value is the mean log-likelihood of the first M-step's parameters.
+    let by_hand = Mixture::new(&w, &m, &c, 2, 2, CovKind::Full).unwrap();
+    let mut work = vec![0.0; gmm::density_work_len(2, 2, CovKind::Full).unwrap()];
+    let ll = gmm::log_likelihood(&by_hand, &x, n, &mut work).unwrap();
+    assert!(
+        (f.trace[0] - ll.mean).abs() < 1e-12 * ll.mean.abs(),
+        "{} vs {}",
+        f.trace[0],
+        ll.mean
+    );
+    // And the penalty is not a no-op: the plain update gives another log-likelihood.
+    let plain = GmmFitOptions {
+        penalized: false,
+        ..opts
+    };
+    let g = fit(&x, n, 2, 2, &plain, GmmInit::Responsibilities(&resp)).unwrap();
+    assert!((g.trace[0] - f.trace[0]).abs() > 1e-6);
 }

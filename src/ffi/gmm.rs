@@ -6,7 +6,7 @@
 //! `MK_COV_DIAG`, the variances), `k`, `d`, and `cov_kind` (`MK_COV_FULL` or `MK_COV_DIAG`).
 
 use super::distance::{MK_COV_DIAG, MK_COV_FULL};
-use super::{optional_slice_mut, product, run, slice, slice_mut, work_len_for_c};
+use super::{optional_slice, optional_slice_mut, product, run, slice, slice_mut, work_len_for_c};
 use crate::gmm::{self, CovKind, Mixture};
 use crate::Status;
 
@@ -455,6 +455,9 @@ pub extern "C" fn mk_gmm_fit_work_len(n: usize, k: usize, d: usize, cov_kind: i3
 ///   K*d, K*c doubles, a valid mixture of `options->cov_kind`); otherwise ignored, may be NULL.
 /// - `init_resp` (in): n x K responsibilities for `MK_GMM_INIT_RESPONSIBILITIES` (rows
 ///   non-negative, summing to 1 within 1e-9); otherwise ignored, may be NULL.
+/// - `sample_weights` (in, optional): n doubles, finite, >= 0, positive sum; the M-step uses
+///   w_i r_ik and the log-likelihood is sum_i w_i log f(x_i) (an integer weight acts as copies
+///   of the sample); NULL weighs every sample 1.
 /// - `weights_out` (out): K doubles; `means_out` (out): K*d; `covs_out` (out): K*c, c = d*d
 ///   (`MK_COV_FULL`) or d (`MK_COV_DIAG`).
 /// - `trace` (out, optional): `options->max_iter` doubles, the mean log-likelihood at the start
@@ -467,7 +470,8 @@ pub extern "C" fn mk_gmm_fit_work_len(n: usize, k: usize, d: usize, cov_kind: i3
 /// written): `MK_STATUS_NULL_POINTER`, `MK_STATUS_ZERO_SIZE`, `MK_STATUS_SIZE_OVERFLOW`,
 /// `MK_STATUS_BUFFER_TOO_SHORT` (work), `MK_STATUS_BAD_PARAMETER` (n < K, an unknown cov_kind
 /// or init, penalized not 0/1, reg_covar or tol negative or NaN, max_iter or n_init 0, a trace
-/// with n_init > 1, responsibilities that are negative or do not sum to 1),
+/// with n_init > 1, responsibilities that are negative or do not sum to 1, sample weights
+/// negative or summing to 0),
 /// `MK_STATUS_NON_FINITE` (NaN or infinity in x or the start), `MK_STATUS_WEIGHTS` and
 /// `MK_STATUS_NOT_SPD` (an invalid start mixture, or a covariance that cannot be factored even
 /// regularized), `MK_STATUS_PANIC`.
@@ -486,6 +490,7 @@ pub unsafe extern "C" fn mk_gmm_fit(
     init_means: *const f64,
     init_covs: *const f64,
     init_resp: *const f64,
+    sample_weights: *const f64,
     weights_out: *mut f64,
     means_out: *mut f64,
     covs_out: *mut f64,
@@ -512,6 +517,7 @@ pub unsafe extern "C" fn mk_gmm_fit(
         let weights_out = unsafe { slice_mut(weights_out, k) }?;
         let means_out = unsafe { slice_mut(means_out, product(k, d)?) }?;
         let covs_out = unsafe { slice_mut(covs_out, product(k, kind.cov_len(d)?)?) }?;
+        let sample_weights = unsafe { optional_slice(sample_weights, n) }?;
         let trace = unsafe { optional_slice_mut(trace, options.max_iter) }?;
         let work = unsafe { slice_mut(work, work_len) }?;
         let report = unsafe { report.as_mut() }.ok_or(Status::NullPointer)?;
@@ -534,6 +540,7 @@ pub unsafe extern "C" fn mk_gmm_fit(
             weights_out,
             means_out,
             covs_out,
+            sample_weights,
             trace,
             work,
         )?;

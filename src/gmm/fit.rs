@@ -144,9 +144,11 @@ fn split_params(block: &mut [f64], k: usize, d: usize, cov_len: usize) -> Params
 /// Errors, with the outputs untouched (the trace may have been written): `ZeroSize` (n, K or d
 /// zero), `SizeOverflow`, `BufferTooShort`, `BadParameter` (n < K, reg_covar or tol negative or
 /// NaN, max_iter or n_init zero, a trace with n_init > 1, given parameters of another K, d or
-/// kind, responsibilities not rows summing to 1), `NonFinite` (NaN or infinity in x or the given start, or a
-/// log-likelihood that is not finite), `NotSpd` (a covariance that cannot be factored even with
-/// the raised regularization).
+/// kind, responsibilities not rows summing to 1, sample weights negative or summing to 0),
+/// `NonFinite` (NaN or infinity in x or the given start, or a
+/// log-likelihood that is not finite), `Weights` and `NotSpd` (a given start that is not a
+/// valid mixture: weights, or a covariance that is not positive definite), `NotSpd` (a
+/// covariance the fit computed that cannot be factored even with the raised regularization).
 #[allow(clippy::too_many_arguments)]
 pub fn gmm_fit(
     x: &[f64],
@@ -158,6 +160,7 @@ pub fn gmm_fit(
     weights_out: &mut [f64],
     means_out: &mut [f64],
     covs_out: &mut [f64],
+    sample_weights: Option<&[f64]>,
     mut trace: Option<&mut [f64]>,
     work: &mut [f64],
 ) -> Result<GmmFitReport, Status> {
@@ -196,6 +199,11 @@ pub fn gmm_fit(
         GmmInit::Responsibilities(resp) => check_responsibilities(resp, n, k)?,
         GmmInit::KMeansPlusPlus { .. } => {}
     }
+    let sample_weights = match sample_weights {
+        Some(w) => Some(check_sample_weights(w, n)?),
+        None => None,
+    };
+    let total_weight = sample_weights.map_or(n as f64, |w| w.iter().sum());
 
     let plen = params_len(k, d, kind)?;
     let (resp, rest) = work.split_at_mut(n * k);
@@ -204,6 +212,11 @@ pub fn gmm_fit(
     let (current, rest) = rest.split_at_mut(plen);
     let (best, rest) = rest.split_at_mut(plen);
     let (sample_cov, rest) = rest.split_at_mut(cov_len);
+    if let GmmInit::Params(mix) = init {
+        // A given start must be positive definite as given (the fit only regularizes covariances
+        // it computed itself).
+        FactoredMixture::new(&mix, factored)?;
+    }
     let (distances, rest) = rest.split_at_mut(n);
     sample_covariance(x, n, d, kind, sample_cov, &mut rest[..d]);
 
@@ -229,6 +242,7 @@ pub fn gmm_fit(
             }
             GmmInit::Responsibilities(given) => {
                 resp.copy_from_slice(&given[..n * k]);
+                weigh_rows(resp, k, sample_weights);
                 counts.0 += m_step(x, n, d, k, kind, opts, resp, sample_cov, &mut p, &mut rng);
             }
             GmmInit::KMeansPlusPlus { .. } => {
@@ -252,7 +266,12 @@ pub fn gmm_fit(
         for t in 0..opts.max_iter {
             counts.1 += repair_covariances(&mut p, k, d, kind, opts.reg_covar, factored)?;
             let fm = factored_mixture(&p, k, d, kind, factored)?;
-            let mean_ll = fm.e_step(x, n, resp, scratch)? / n as f64;
+            let mut ll = fm.e_step(x, n, resp, scratch)?;
+            if let Some(w) = sample_weights {
+                ll = weighted_log_likelihood(&fm, x, n, w, distances, scratch)?;
+                weigh_rows(resp, k, sample_weights);
+            }
+            let mean_ll = ll / total_weight;
             if let Some(tr) = trace.as_deref_mut() {
                 tr[t] = mean_ll;
             }
@@ -266,10 +285,13 @@ pub fn gmm_fit(
         }
         counts.1 += repair_covariances(&mut p, k, d, kind, opts.reg_covar, factored)?;
         let fm = factored_mixture(&p, k, d, kind, factored)?;
-        let ll = fm.log_likelihood(x, n, scratch)?;
+        let ll = match sample_weights {
+            Some(w) => weighted_log_likelihood(&fm, x, n, w, distances, scratch)?,
+            None => fm.log_likelihood(x, n, scratch)?,
+        };
         let report = GmmFitReport {
             log_likelihood: ll,
-            mean_log_likelihood: ll / n as f64,
+            mean_log_likelihood: ll / total_weight,
             iterations,
             converged,
             reseeded: counts.0,
@@ -352,6 +374,48 @@ fn factorizes(cov: &[f64], d: usize, kind: CovKind, scratch: &mut [f64]) -> bool
             s.copy_from_slice(&cov[..d * d]);
             crate::linalg::cholesky(s, d).is_ok()
         }
+    }
+}
+
+/// The first n sample weights when they are finite (`NonFinite`), non-negative and of positive
+/// sum (`BadParameter`); `BufferTooShort` when fewer than n.
+fn check_sample_weights(w: &[f64], n: usize) -> Result<&[f64], Status> {
+    ensure_len(w.len(), n)?;
+    let w = &w[..n];
+    if !w.iter().all(|v| v.is_finite()) {
+        return Err(Status::NonFinite);
+    }
+    let sum: f64 = w.iter().sum();
+    if w.iter().any(|&v| v < 0.0) || !(sum > 0.0 && sum.is_finite()) {
+        return Err(Status::BadParameter);
+    }
+    Ok(w)
+}
+
+/// Multiplies row i of `resp` (n x K) by the sample weight w_i (nothing without weights).
+fn weigh_rows(resp: &mut [f64], k: usize, sample_weights: Option<&[f64]>) {
+    if let Some(w) = sample_weights {
+        for (row, &wi) in resp.chunks_exact_mut(k).zip(w) {
+            row.iter_mut().for_each(|r| *r *= wi);
+        }
+    }
+}
+
+/// sum_i w_i log f(x_i), with `log_f` (n doubles) as scratch for the per-sample values.
+fn weighted_log_likelihood(
+    fm: &FactoredMixture,
+    x: &[f64],
+    n: usize,
+    w: &[f64],
+    log_f: &mut [f64],
+    scratch: &mut [f64],
+) -> Result<f64, Status> {
+    fm.log_density(x, n, log_f, scratch)?;
+    let total: f64 = w.iter().zip(log_f.iter()).map(|(wi, l)| wi * l).sum();
+    if total.is_finite() {
+        Ok(total)
+    } else {
+        Err(Status::NonFinite)
     }
 }
 
