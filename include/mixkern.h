@@ -17,6 +17,17 @@
 #include <stdint.h>
 
 /**
+ * Covariance kind: full d x d symmetric positive definite matrices, row-major (d*d doubles
+ * per component).
+ */
+#define MK_COV_FULL 0
+
+/**
+ * Covariance kind: diagonal covariances, the d positive variances (d doubles per component).
+ */
+#define MK_COV_DIAG 1
+
+/**
  * `mk_cmlr_options.algorithm`: Algorithm 1, ignores the clusters (a pass over X per step).
  */
 #define MK_CMLR_ALG1 1
@@ -35,17 +46,6 @@
  * `mk_cmlr_options.init`: start from the node moments (top eigenvector, least-squares scale).
  */
 #define MK_CMLR_INIT_NODE_MOMENTS 1
-
-/**
- * Covariance kind: full d x d symmetric positive definite matrices, row-major (d*d doubles
- * per component).
- */
-#define MK_COV_FULL 0
-
-/**
- * Covariance kind: diagonal covariances, the d positive variances (d doubles per component).
- */
-#define MK_COV_DIAG 1
 
 /**
  * `mk_gmm_fit_options.init`: k-means++ seeding from `seed`, then `kmeans_iter` Lloyd iterations.
@@ -616,8 +616,9 @@ int32_t mk_l2_distance(const double *f_weights,
                        double *out);
 
 /**
- * Workspace length (doubles) of `mk_l2_pairwise`: m (m + 1) / 2 + 8 (d (d + 1) / 2 + d)
- * (`MK_COV_FULL`) or m (m + 1) / 2 + 16 d (`MK_COV_DIAG`); 0 if m, K or d is 0, the kind is
+ * Workspace length (doubles) of `mk_l2_pairwise`:
+ * m (m + 1) / 2 + (K + 8) m K + 8 (d (d + 1) + 2 d) + d (d + 1) / 2 (`MK_COV_FULL`) or
+ * m (m + 1) / 2 + (K + 8) m K + 24 d (`MK_COV_DIAG`); 0 if m, K or d is 0, the kind is
  * unknown, or the length overflows size_t.
  */
 size_t mk_l2_pairwise_work_len(size_t m, size_t k, size_t d, int32_t kind);
@@ -984,9 +985,10 @@ int32_t mk_gmm_simulate(uint64_t seed,
 struct mk_gmm_fit_options mk_gmm_fit_options_default(void);
 
 /**
- * Workspace length (doubles) of `mk_gmm_fit`: n K + K (2d + c + 1) + (32 d + 64 K + 128)
- * + 2 (K + K d + K c) + c + n + d, c = d*d (full) or d (diagonal); 0 if n, K or d is 0,
- * `cov_kind` is unknown, or the length overflows size_t.
+ * Workspace length (doubles) of `mk_gmm_fit`:
+ * n K + K (2d + c + 1) + (32 d + 64 K + 128) + 2 (K + K d + K c) + c + n + d, with c = d*d
+ * (full) or d (diagonal); 0 if n, K or d is 0, `cov_kind` is unknown, or the length overflows
+ * size_t.
  */
 size_t mk_gmm_fit_work_len(size_t n, size_t k, size_t d, int32_t cov_kind);
 

@@ -5,8 +5,8 @@
 //! reassociates nor contracts floating-point arithmetic; wider registers only run more lanes
 //! at once), so their results are bitwise identical: a test checks it.
 
-/// Whether the CPU and the OS support AVX2 (x86_64 only; always false elsewhere). The answer is
-/// computed once and cached.
+/// Whether the CPU and the OS support AVX2 (x86_64 only: elsewhere the dispatch compiles only
+/// the baseline instance). The answer is computed once and cached.
 #[cfg(target_arch = "x86_64")]
 pub(crate) fn has_avx2() -> bool {
     use core::sync::atomic::{AtomicU8, Ordering};
@@ -23,12 +23,6 @@ pub(crate) fn has_avx2() -> bool {
             yes
         }
     }
-}
-
-/// Whether the CPU and the OS support AVX2 (always false off x86_64).
-#[cfg(not(target_arch = "x86_64"))]
-pub(crate) const fn has_avx2() -> bool {
-    false
 }
 
 /// CPUID leaf 1 (AVX, OSXSAVE), XCR0 (the OS saves the YMM state), CPUID leaf 7 (AVX2).

@@ -1514,6 +1514,23 @@ fn work_length_queries_report_zero_on_bad_sizes() {
             );
         }
     }
+    // The documented formulas, at d = 10, m = 20, K = 5.
+    let (full, diag) = (MK_COV_FULL, MK_COV_DIAG);
+    assert_eq!(mk_l2_distance_sq_work_len(10, full, diag), 8 * (55 + 10));
+    assert_eq!(mk_l2_distance_sq_work_len(10, diag, diag), 16 * 10);
+    assert_eq!(
+        mk_l2_pairwise_work_len(20, 5, 10, full),
+        210 + 13 * 100 + 8 * (110 + 20) + 55
+    );
+    assert_eq!(
+        mk_l2_pairwise_work_len(20, 5, 10, diag),
+        210 + 13 * 100 + 24 * 10
+    );
+    assert_eq!(mk_kl_gaussian_work_len(10, full), 2 * 100 + 10);
+    assert_eq!(mk_kl_gaussian_work_len(10, diag), 2 * 10);
+    assert_eq!(mk_moment_match_work_len(10, full), 2 * 10 + 100);
+    assert_eq!(mk_moment_match_work_len(10, diag), 3 * 10);
+
     let (f, x) = (MK_COV_FULL, 5);
     assert_eq!(mk_l2_distance_sq_work_len(0, f, f), 0);
     assert_eq!(mk_l2_distance_sq_work_len(2, f, x), 0);

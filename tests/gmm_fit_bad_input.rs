@@ -278,7 +278,8 @@ fn non_finite_samples_and_starts() {
 
 #[test]
 fn parameters_out_of_their_domain() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut Call)>)> = vec![
+    type Perturb = Box<dyn Fn(&mut Call)>;
+    let cases: Vec<(&str, Perturb)> = vec![
         ("cov_kind 7", Box::new(|c| c.options.cov_kind = 7)),
         ("init 9", Box::new(|c| c.options.init = 9)),
         ("penalized 2", Box::new(|c| c.options.penalized = 2)),

@@ -18,6 +18,8 @@
 #   SKIP_BIG=1        drop the N = 10^6 size
 #   ITERS=10 REPEATS=5 BIG_REPEATS=3 (repeats for sizes with N*d*K > 1e7)
 #   KINDS=full,diag   PEERS="sklearn mclust armadillo"
+#   WAIT_QUIET=120    wait up to 120 s for an idle machine before each peer run
+#   CXXFLAGS=-O3      flags for the Armadillo build (e.g. "-O3 -march=native")
 # Results are also saved to target/compare/gmm_peers_results.txt.
 set -euo pipefail
 
@@ -64,11 +66,27 @@ run1() {
   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 BLIS_NUM_THREADS=1 "$@"
 }
+# WAIT_QUIET=S: before each peer run wait (at most S seconds) until the whole machine was
+# at least 85% idle over 2 s, for shared machines where other jobs come and go.
+wait_quiet() {
+  local limit="${WAIT_QUIET:-0}" waited=0 a b
+  ((limit > 0)) || return 0
+  while ((waited < limit)); do
+    a=($(head -1 /proc/stat)); sleep 2; b=($(head -1 /proc/stat))
+    local total=0 i
+    for i in 1 2 3 4 5 6 7 8; do total=$((total + b[i] - a[i])); done
+    local idle=$((b[4] + b[5] - a[4] - a[5]))
+    ((total > 0 && idle * 100 >= 85 * total)) && return 0
+    waited=$((waited + 2))
+  done
+  echo "# machine still busy after ${limit}s; running anyway" >&2
+}
 results="$out/gmm_peers_results.txt"
 : >"$results"
 names="$(grep -v '^#' "$out/gmm_sizes.txt" | awk '{print $1}')"
 for name in $names; do
   for peer in $PEERS; do
+    wait_quiet
     echo "running $peer on $name ..." >&2
     case "$peer" in
       sklearn)

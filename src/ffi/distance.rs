@@ -6,58 +6,18 @@
 //! variances), K, d and a covariance kind (`MK_COV_FULL` or `MK_COV_DIAG`; any other value is
 //! `MK_STATUS_BAD_PARAMETER`).
 
-use super::{product, run, slice, slice_mut, work_len_for_c};
+use super::{mixture, parse_cov_kind, product, run, slice, slice_mut, work_len_for_c};
 use crate::distance;
-use crate::gmm::{CovKind, Mixture};
 use crate::Status;
-
-/// Covariance kind: full d x d symmetric positive definite matrices, row-major (d*d doubles
-/// per component).
-pub const MK_COV_FULL: i32 = 0;
-/// Covariance kind: diagonal covariances, the d positive variances (d doubles per component).
-pub const MK_COV_DIAG: i32 = 1;
-
-/// The covariance kind from its C code: `BadParameter` for an unknown code.
-fn cov_kind(code: i32) -> Result<CovKind, Status> {
-    match code {
-        MK_COV_FULL => Ok(CovKind::Full),
-        MK_COV_DIAG => Ok(CovKind::Diag),
-        _ => Err(Status::BadParameter),
-    }
-}
-
-/// The checked mixture view over C buffers: `BadParameter` (kind), `SizeOverflow`,
-/// `NullPointer`, then the checks of [`Mixture::new`].
-///
-/// # Safety
-/// Non-null pointers must be valid for reads of K, K*d and K*c doubles (c = d*d for full, d for
-/// diagonal covariances) for `'a`.
-unsafe fn mixture<'a>(
-    weights: *const f64,
-    means: *const f64,
-    covs: *const f64,
-    k: usize,
-    d: usize,
-    kind_code: i32,
-) -> Result<Mixture<'a>, Status> {
-    let kind = cov_kind(kind_code)?;
-    // Every length is computed before any slice is formed.
-    let len_means = product(k, d)?;
-    let len_covs = product(k, kind.cov_len(d)?)?;
-    // SAFETY (all blocks below): lengths as documented; the caller guarantees validity.
-    let weights = unsafe { slice(weights, k) }?;
-    let means = unsafe { slice(means, len_means) }?;
-    let covs = unsafe { slice(covs, len_covs) }?;
-    Mixture::new(weights, means, covs, k, d, kind)
-}
 
 /// Workspace length (doubles) of `mk_l2_distance_sq` and `mk_l2_distance`:
 /// 8 (d (d + 1) / 2 + d) when either kind is `MK_COV_FULL`, 16 d when both are `MK_COV_DIAG`;
 /// 0 if d is 0, a kind is unknown, or the length overflows size_t.
 #[no_mangle]
 pub extern "C" fn mk_l2_distance_sq_work_len(d: usize, f_kind: i32, g_kind: i32) -> usize {
-    let len = cov_kind(f_kind)
-        .and_then(|f| cov_kind(g_kind).and_then(|g| distance::l2_distance_sq_work_len(d, f, g)));
+    let len = parse_cov_kind(f_kind).and_then(|f| {
+        parse_cov_kind(g_kind).and_then(|g| distance::l2_distance_sq_work_len(d, f, g))
+    });
     work_len_for_c(d > 0, len)
 }
 
@@ -157,12 +117,13 @@ pub unsafe extern "C" fn mk_l2_distance(
     })
 }
 
-/// Workspace length (doubles) of `mk_l2_pairwise`: m (m + 1) / 2 + 8 (d (d + 1) / 2 + d)
-/// (`MK_COV_FULL`) or m (m + 1) / 2 + 16 d (`MK_COV_DIAG`); 0 if m, K or d is 0, the kind is
+/// Workspace length (doubles) of `mk_l2_pairwise`:
+/// m (m + 1) / 2 + (K + 8) m K + 8 (d (d + 1) + 2 d) + d (d + 1) / 2 (`MK_COV_FULL`) or
+/// m (m + 1) / 2 + (K + 8) m K + 24 d (`MK_COV_DIAG`); 0 if m, K or d is 0, the kind is
 /// unknown, or the length overflows size_t.
 #[no_mangle]
 pub extern "C" fn mk_l2_pairwise_work_len(m: usize, k: usize, d: usize, kind: i32) -> usize {
-    let len = cov_kind(kind).and_then(|kind| distance::l2_pairwise_work_len(m, k, d, kind));
+    let len = parse_cov_kind(kind).and_then(|kind| distance::l2_pairwise_work_len(m, k, d, kind));
     work_len_for_c(m > 0 && k > 0 && d > 0, len)
 }
 
@@ -203,7 +164,7 @@ pub unsafe extern "C" fn mk_l2_pairwise(
     work_len: usize,
 ) -> i32 {
     run(|| {
-        let kind = cov_kind(kind)?;
+        let kind = parse_cov_kind(kind)?;
         // Every length is computed before any slice is formed.
         let n = product(m, k)?;
         let (len_means, len_covs) = (product(n, d)?, product(n, kind.cov_len(d)?)?);
@@ -222,7 +183,7 @@ pub unsafe extern "C" fn mk_l2_pairwise(
 /// (`MK_COV_DIAG`); 0 if d is 0, the kind is unknown, or the length overflows size_t.
 #[no_mangle]
 pub extern "C" fn mk_kl_gaussian_work_len(d: usize, kind: i32) -> usize {
-    let len = cov_kind(kind).and_then(|kind| distance::kl_gaussian_work_len(d, kind));
+    let len = parse_cov_kind(kind).and_then(|kind| distance::kl_gaussian_work_len(d, kind));
     work_len_for_c(d > 0, len)
 }
 
@@ -261,7 +222,7 @@ pub unsafe extern "C" fn mk_kl_gaussian(
     out: *mut f64,
 ) -> i32 {
     run(|| {
-        let kind = cov_kind(kind)?;
+        let kind = parse_cov_kind(kind)?;
         let cov_len = kind.cov_len(d)?;
         // SAFETY (all blocks below): lengths as documented; the caller guarantees validity.
         let mean0 = unsafe { slice(mean0, d) }?;
@@ -279,7 +240,7 @@ pub unsafe extern "C" fn mk_kl_gaussian(
 /// (`MK_COV_DIAG`); 0 if d is 0, the kind is unknown, or the length overflows size_t.
 #[no_mangle]
 pub extern "C" fn mk_moment_match_work_len(d: usize, kind: i32) -> usize {
-    let len = cov_kind(kind).and_then(|kind| distance::moment_match_work_len(d, kind));
+    let len = parse_cov_kind(kind).and_then(|kind| distance::moment_match_work_len(d, kind));
     work_len_for_c(d > 0, len)
 }
 
@@ -322,7 +283,7 @@ pub unsafe extern "C" fn mk_moment_match(
     work_len: usize,
 ) -> i32 {
     run(|| {
-        let kind = cov_kind(kind)?;
+        let kind = parse_cov_kind(kind)?;
         // Every length is computed before any slice is formed.
         let cov_len = kind.cov_len(d)?;
         let (len_means, len_covs) = (product(m, d)?, product(m, cov_len)?);

@@ -5,42 +5,12 @@
 //! row-major), `covs` (K*d*d doubles for `MK_COV_FULL`, symmetric row-major; K*d doubles for
 //! `MK_COV_DIAG`, the variances), `k`, `d`, and `cov_kind` (`MK_COV_FULL` or `MK_COV_DIAG`).
 
-use super::distance::{MK_COV_DIAG, MK_COV_FULL};
-use super::{optional_slice, optional_slice_mut, product, run, slice, slice_mut, work_len_for_c};
-use crate::gmm::{self, CovKind, Mixture};
+use super::{
+    mixture, optional_slice, optional_slice_mut, parse_cov_kind, product, run, slice, slice_mut,
+    work_len_for_c, MK_COV_FULL,
+};
+use crate::gmm;
 use crate::Status;
-
-/// The covariance storage from its C code: `BadParameter` for an unknown code.
-fn parse_cov_kind(code: i32) -> Result<CovKind, Status> {
-    match code {
-        MK_COV_FULL => Ok(CovKind::Full),
-        MK_COV_DIAG => Ok(CovKind::Diag),
-        _ => Err(Status::BadParameter),
-    }
-}
-
-/// The checked mixture view over C buffers.
-///
-/// # Safety
-/// Non-null pointers must be valid for reads of K, K*d and K*c doubles (c = d*d for full, d for
-/// diagonal covariances) for `'a`.
-unsafe fn mixture<'a>(
-    weights: *const f64,
-    means: *const f64,
-    covs: *const f64,
-    k: usize,
-    d: usize,
-    cov_kind_code: i32,
-) -> Result<Mixture<'a>, Status> {
-    let kind = parse_cov_kind(cov_kind_code)?;
-    let len_means = product(k, d)?;
-    let len_covs = product(k, kind.cov_len(d)?)?;
-    // SAFETY (all blocks below): lengths as documented; the caller guarantees validity.
-    let weights = unsafe { slice(weights, k) }?;
-    let means = unsafe { slice(means, len_means) }?;
-    let covs = unsafe { slice(covs, len_covs) }?;
-    Mixture::new(weights, means, covs, k, d, kind)
-}
 
 /// The length of the density functions' workspace for C (0 on zero sizes, overflow or an
 /// unknown kind).
@@ -433,9 +403,10 @@ pub extern "C" fn mk_gmm_fit_options_default() -> MkGmmFitOptions {
     }
 }
 
-/// Workspace length (doubles) of `mk_gmm_fit`: n K + K (2d + c + 1) + (32 d + 64 K + 128)
-/// + 2 (K + K d + K c) + c + n + d, c = d*d (full) or d (diagonal); 0 if n, K or d is 0,
-/// `cov_kind` is unknown, or the length overflows size_t.
+/// Workspace length (doubles) of `mk_gmm_fit`:
+/// n K + K (2d + c + 1) + (32 d + 64 K + 128) + 2 (K + K d + K c) + c + n + d, with c = d*d
+/// (full) or d (diagonal); 0 if n, K or d is 0, `cov_kind` is unknown, or the length overflows
+/// size_t.
 #[no_mangle]
 pub extern "C" fn mk_gmm_fit_work_len(n: usize, k: usize, d: usize, cov_kind: i32) -> usize {
     let len = parse_cov_kind(cov_kind).and_then(|kind| gmm::gmm_fit_work_len(n, k, d, kind));

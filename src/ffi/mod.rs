@@ -10,6 +10,7 @@
 //! - Under the `std` feature every body runs inside `catch_unwind`: a panic (a mixkern bug)
 //!   becomes `MK_STATUS_PANIC` instead of unwinding into C.
 
+use crate::gmm::{CovKind, Mixture};
 use crate::Status;
 use core::ffi::c_char;
 
@@ -21,6 +22,46 @@ pub use cmlr::*;
 pub use distance::*;
 #[allow(unused_imports)] // filled in with the kernels
 pub use gmm::*;
+
+/// Covariance kind: full d x d symmetric positive definite matrices, row-major (d*d doubles
+/// per component).
+pub const MK_COV_FULL: i32 = 0;
+/// Covariance kind: diagonal covariances, the d positive variances (d doubles per component).
+pub const MK_COV_DIAG: i32 = 1;
+
+/// The covariance kind from its C code: `BadParameter` for an unknown code.
+pub(crate) fn parse_cov_kind(code: i32) -> Result<CovKind, Status> {
+    match code {
+        MK_COV_FULL => Ok(CovKind::Full),
+        MK_COV_DIAG => Ok(CovKind::Diag),
+        _ => Err(Status::BadParameter),
+    }
+}
+
+/// The checked mixture view over C buffers: `BadParameter` (kind), `SizeOverflow`,
+/// `NullPointer`, then the checks of [`Mixture::new`].
+///
+/// # Safety
+/// Non-null pointers must be valid for reads of K, K*d and K*c doubles (c = d*d for full, d for
+/// diagonal covariances) for `'a`.
+pub(crate) unsafe fn mixture<'a>(
+    weights: *const f64,
+    means: *const f64,
+    covs: *const f64,
+    k: usize,
+    d: usize,
+    kind_code: i32,
+) -> Result<Mixture<'a>, Status> {
+    let kind = parse_cov_kind(kind_code)?;
+    // Every length is computed before any slice is formed.
+    let len_means = product(k, d)?;
+    let len_covs = product(k, kind.cov_len(d)?)?;
+    // SAFETY (all blocks below): lengths as documented; the caller guarantees validity.
+    let weights = unsafe { slice(weights, k) }?;
+    let means = unsafe { slice(means, len_means) }?;
+    let covs = unsafe { slice(covs, len_covs) }?;
+    Mixture::new(weights, means, covs, k, d, kind)
+}
 
 /// Runs an FFI body and turns its outcome into a status code, catching panics under `std`.
 fn run(body: impl FnOnce() -> Result<(), Status>) -> i32 {

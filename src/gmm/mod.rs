@@ -1,4 +1,4 @@
-//! Gaussian mixtures: checked views over caller buffers (more kernels arrive with issue 3).
+//! Gaussian mixtures: checked views over caller buffers, densities, the local EM fit.
 //!
 //! A mixture of K components in d dimensions is `weights[K]`, `means[K*d]` and either
 //! `covs[K*d*d]` (full, symmetric, row-major) or `covs[K*d]` (diagonal). m mixtures with the same
@@ -16,4 +16,4 @@ pub use density::{
 pub use fit::{
     gmm_fit, gmm_fit_work_len, GmmFitOptions, GmmFitReport, GmmInit, MIN_COMPONENT_MASS,
 };
-pub use mixture::{CovKind, Mixture};
+pub use mixture::{CovKind, Mixture, SYMMETRY_TOL, WEIGHT_SUM_TOL};

@@ -19,10 +19,22 @@ int header_check(void) {
     options.algorithm = MK_CMLR_ALG2;
     options.init = MK_CMLR_INIT_GIVEN;
     options.init = MK_CMLR_INIT_NODE_MOMENTS;
+    mk_gmm_fit_options gmm_options = mk_gmm_fit_options_default();
+    mk_gmm_fit_report gmm_report;
+    gmm_report.iterations = 0;
+    gmm_options.cov_kind = MK_COV_FULL;
+    gmm_options.cov_kind = MK_COV_DIAG;
+    gmm_options.init = MK_GMM_INIT_KMEANSPP;
+    gmm_options.init = MK_GMM_INIT_PARAMS;
+    gmm_options.init = MK_GMM_INIT_RESPONSIBILITIES;
     const char *message = mk_status_str(codes[1]);
     const char *version = mk_version();
     size_t work = mk_cmlr_fit_work_len(1, 1) + mk_cmlr_init_work_len(1) +
-                  mk_cmlr_step_work_len(1) + mk_cmlr_node_statistics_work_len(1, 1);
+                  mk_cmlr_step_work_len(1) + mk_cmlr_node_statistics_work_len(1, 1) +
+                  mk_gmm_fit_work_len(1, 1, 1, gmm_options.cov_kind) +
+                  mk_gmm_log_density_work_len(1, 1, MK_COV_FULL) +
+                  mk_l2_distance_sq_work_len(1, MK_COV_FULL, MK_COV_DIAG) +
+                  mk_l2_pairwise_work_len(1, 1, 1, MK_COV_FULL) + gmm_report.iterations;
     return (int)ok + (int)report.iterations + (message[0] == 0) + (version[0] == 0) +
            (int)(work == 0) + (int)options.max_iter * 0;
 }
