@@ -986,7 +986,7 @@ struct mk_gmm_fit_options mk_gmm_fit_options_default(void);
 
 /**
  * Workspace length (doubles) of `mk_gmm_fit`:
- * n K + K (2d + c + 1) + (32 d + 64 K + 128) + 2 (K + K d + K c) + c + n + d, with c = d*d
+ * n K + K (2d + c + 1) + (32 d + 64 K + 128) + 2 (K + K d + K c) + c + n + 4 d, with c = d*d
  * (full) or d (diagonal); 0 if n, K or d is 0, `cov_kind` is unknown, or the length overflows
  * size_t.
  */

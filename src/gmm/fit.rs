@@ -19,6 +19,7 @@
 
 use super::density::{factored_len, pass_scratch_len, FactoredMixture};
 use super::mixture::{CovKind, Mixture};
+use crate::dispatch::{dim, dispatch_dim, with_avx2};
 use crate::linalg::axpy;
 use crate::rng::Rng;
 use crate::status::{checked_add, checked_mul, ensure_len};
@@ -107,14 +108,14 @@ fn params_len(k: usize, d: usize, kind: CovKind) -> Result<usize, Status> {
 
 /// Workspace (doubles) of [`gmm_fit`]: responsibilities n K, the factored mixture, one pass's
 /// scratch, two parameter blocks (current and best), the sample covariance, n distances for
-/// k-means++ and d for the data's mean. `SizeOverflow` if that overflows.
+/// k-means++ and 4 d for centred samples. `SizeOverflow` if that overflows.
 pub fn gmm_fit_work_len(n: usize, k: usize, d: usize, kind: CovKind) -> Result<usize, Status> {
     let mut len = checked_mul(n, k)?;
     len = checked_add(len, factored_len(k, d, kind)?)?;
     len = checked_add(len, pass_scratch_len(k, d)?)?;
     len = checked_add(len, checked_mul(2, params_len(k, d, kind)?)?)?;
     len = checked_add(len, kind.cov_len(d)?)?;
-    checked_add(checked_add(len, n)?, d)
+    checked_add(checked_add(len, n)?, checked_mul(4, d)?)
 }
 
 /// Mutable views of one parameter block.
@@ -218,7 +219,8 @@ pub fn gmm_fit(
         FactoredMixture::new(&mix, factored)?;
     }
     let (distances, rest) = rest.split_at_mut(n);
-    sample_covariance(x, n, d, kind, sample_cov, &mut rest[..d]);
+    let centred = &mut rest[..4 * d];
+    sample_covariance(x, n, d, kind, sample_cov, &mut centred[..d]);
 
     let runs = match init {
         GmmInit::KMeansPlusPlus { .. } => opts.n_init,
@@ -243,7 +245,9 @@ pub fn gmm_fit(
             GmmInit::Responsibilities(given) => {
                 resp.copy_from_slice(&given[..n * k]);
                 weigh_rows(resp, k, sample_weights);
-                counts.0 += m_step(x, n, d, k, kind, opts, resp, sample_cov, &mut p, &mut rng);
+                counts.0 += m_step(
+                    x, n, d, k, kind, opts, resp, sample_cov, centred, &mut p, &mut rng,
+                );
             }
             GmmInit::KMeansPlusPlus { .. } => {
                 kmeans_labels(
@@ -257,7 +261,9 @@ pub fn gmm_fit(
                     distances,
                     resp,
                 );
-                counts.0 += m_step(x, n, d, k, kind, opts, resp, sample_cov, &mut p, &mut rng);
+                counts.0 += m_step(
+                    x, n, d, k, kind, opts, resp, sample_cov, centred, &mut p, &mut rng,
+                );
             }
         }
         let mut iterations = 0;
@@ -275,7 +281,9 @@ pub fn gmm_fit(
             if let Some(tr) = trace.as_deref_mut() {
                 tr[t] = mean_ll;
             }
-            counts.0 += m_step(x, n, d, k, kind, opts, resp, sample_cov, &mut p, &mut rng);
+            counts.0 += m_step(
+                x, n, d, k, kind, opts, resp, sample_cov, centred, &mut p, &mut rng,
+            );
             iterations = t + 1;
             if libm::fabs(mean_ll - previous) < opts.tol {
                 converged = true;
@@ -480,6 +488,64 @@ fn add_scatter(out: &mut [f64], x: &[f64], mu: &[f64], w: f64, d: usize, kind: C
     }
 }
 
+/// Overwrites the upper triangle of `cov` (d x d) with sum_i r_ic (x_i - mu)(x_i - mu)^T over the
+/// n rows of `x`, r_ic = `resp[i*k + c]`; the strict lower triangle is left as it was.
+/// Four samples at a time, so each entry is loaded and stored once per four samples;
+/// `centred` (4 d doubles) holds their centred rows.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn weighted_scatter_full_portable<const D: usize>(
+    x: &[f64],
+    resp: &[f64],
+    k: usize,
+    c: usize,
+    mean: &[f64],
+    d: usize,
+    cov: &mut [f64],
+    centred: &mut [f64],
+) {
+    let d = dim::<D>(d);
+    let mean = &mean[..d];
+    let cov = &mut cov[..d * d];
+    for a in 0..d {
+        cov[a * d + a..(a + 1) * d].fill(0.0);
+    }
+    let centred = &mut centred[..4 * d];
+    let mut rows = x.chunks_exact(4 * d);
+    let mut weights = resp.chunks_exact(4 * k);
+    for (quad, r) in (&mut rows).zip(&mut weights) {
+        for (v, (&xv, &m)) in centred.iter_mut().zip(quad.iter().zip(mean.iter().cycle())) {
+            *v = xv - m;
+        }
+        let w = [r[c], r[k + c], r[2 * k + c], r[3 * k + c]];
+        let (v0, rest) = centred.split_at(d);
+        let (v1, rest) = rest.split_at(d);
+        let (v2, v3) = rest.split_at(d);
+        for a in 0..d {
+            let (u0, u1, u2, u3) = (w[0] * v0[a], w[1] * v1[a], w[2] * v2[a], w[3] * v3[a]);
+            let cols = v0[a..].iter().zip(&v1[a..]).zip(&v2[a..]).zip(&v3[a..]);
+            for (g, (((b0, b1), b2), b3)) in cov[a * d + a..(a + 1) * d].iter_mut().zip(cols) {
+                *g += (u0 * b0 + u1 * b1) + (u2 * b2 + u3 * b3);
+            }
+        }
+    }
+    for (row, r) in rows
+        .remainder()
+        .chunks_exact(d)
+        .zip(weights.remainder().chunks_exact(k))
+    {
+        add_scatter(cov, row, mean, r[c], d, CovKind::Full);
+    }
+}
+
+with_avx2! {
+    /// [`weighted_scatter_full_portable`], for the best instruction set the CPU has.
+    fn weighted_scatter_full = weighted_scatter_full_portable(
+        x: &[f64], resp: &[f64], k: usize, c: usize, mean: &[f64], d: usize, cov: &mut [f64],
+        centred: &mut [f64],
+    )
+}
+
 /// Copies the upper triangle of a full d x d matrix to its lower triangle (nothing for diag).
 fn mirror_upper(m: &mut [f64], d: usize, kind: CovKind) {
     if kind == CovKind::Full {
@@ -503,6 +569,7 @@ fn m_step(
     opts: &GmmFitOptions,
     resp: &[f64],
     sample_cov: &[f64],
+    centred: &mut [f64],
     p: &mut Params,
     rng: &mut Rng,
 ) -> usize {
@@ -539,10 +606,18 @@ fn m_step(
         for m in mean.iter_mut() {
             *m /= nk[c];
         }
-        cov.fill(0.0);
-        for (row, r) in x.chunks_exact(d).zip(resp.chunks_exact(k)) {
-            if r[c] != 0.0 {
-                add_scatter(cov, row, mean, r[c], d, kind);
+        match kind {
+            CovKind::Full => {
+                dispatch_dim!(
+                    d,
+                    weighted_scatter_full(x, resp, k, c, mean, d, cov, centred)
+                )
+            }
+            CovKind::Diag => {
+                cov.fill(0.0);
+                for (row, r) in x.chunks_exact(d).zip(resp.chunks_exact(k)) {
+                    add_scatter(cov, row, mean, r[c], d, kind);
+                }
             }
         }
         mirror_upper(cov, d, kind);
@@ -649,6 +724,43 @@ fn kmeans_labels(
         for (row, r) in x.chunks_exact(d).zip(resp.chunks_exact(k)) {
             let c = r.iter().position(|&v| v == 1.0).unwrap_or(0);
             axpy(1.0 / counts[c], row, &mut centers[c * d..(c + 1) * d]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The four-at-a-time scatter (every fixed-d instance, the runtime-d one, AVX2 or not)
+    /// against the plain per-sample definition.
+    #[test]
+    fn weighted_scatter_matches_its_definition() {
+        let mut rng = Rng::new(3);
+        for d in [1usize, 3, 10, 16, 17, 23] {
+            let (n, k, c) = (43usize, 3usize, 1usize);
+            let x: std::vec::Vec<f64> = (0..n * d).map(|_| rng.normal()).collect();
+            let resp: std::vec::Vec<f64> = (0..n * k).map(|_| rng.uniform()).collect();
+            let mean: std::vec::Vec<f64> = (0..d).map(|_| rng.normal()).collect();
+            let mut cov = std::vec![f64::NAN; d * d];
+            let mut centred = std::vec![f64::NAN; 4 * d];
+            dispatch_dim!(
+                d,
+                weighted_scatter_full(&x, &resp, k, c, &mean, d, &mut cov, &mut centred)
+            );
+            for a in 0..d {
+                for b in a..d {
+                    let want: f64 = (0..n)
+                        .map(|i| {
+                            resp[i * k + c] * (x[i * d + a] - mean[a]) * (x[i * d + b] - mean[b])
+                        })
+                        .sum();
+                    assert!(
+                        (cov[a * d + b] - want).abs() <= 1e-12 * want.abs().max(1.0),
+                        "d={d} ({a},{b})"
+                    );
+                }
+            }
         }
     }
 }
