@@ -55,10 +55,12 @@ pub(crate) use dispatch_dim;
 macro_rules! with_avx2 {
     ($(#[$doc:meta])* $vis:vis fn $name:ident = $portable:ident ( $($p:ident : $t:ty),* $(,)? ) $(-> $ret:ty)?) => {
         $(#[$doc])*
+        #[allow(clippy::too_many_arguments)]
         $vis fn $name<const D: usize>($($p: $t),*) $(-> $ret)? {
             #[cfg(target_arch = "x86_64")]
             if crate::cpu::has_avx2() {
                 #[target_feature(enable = "avx2")]
+                #[allow(clippy::too_many_arguments)]
                 fn avx2<const D: usize>($($p: $t),*) $(-> $ret)? {
                     $portable::<D>($($p),*)
                 }
