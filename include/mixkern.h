@@ -196,7 +196,8 @@ typedef struct mk_gmm_fit_options {
      */
     int32_t penalized;
     /**
-     * Seed of k-means++ (restart r uses seed + r) and of reseeding emptied components.
+     * Seed of k-means++ (restart r uses seed + r); emptied components are reseeded from the same
+     * generator (seeded with 0 for the other starts).
      */
     uint64_t seed;
     /**

@@ -351,7 +351,8 @@ pub struct MkGmmFitOptions {
     pub init: i32,
     /// 1: the DFMR authors' penalized covariance update; 0: plain EM.
     pub penalized: i32,
-    /// Seed of k-means++ (restart r uses seed + r) and of reseeding emptied components.
+    /// Seed of k-means++ (restart r uses seed + r); emptied components are reseeded from the same
+    /// generator (seeded with 0 for the other starts).
     pub seed: u64,
     /// Added to every covariance's diagonal, >= 0.
     pub reg_covar: f64,

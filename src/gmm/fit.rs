@@ -12,10 +12,11 @@
 //! covariance of all the data (and reg_covar still added).
 //!
 //! Degenerate components are handled, never propagated as NaN: a component whose n_k falls
-//! below [`MIN_COMPONENT_MASS`] is reseeded (mean at a data point drawn by the seeded generator,
-//! covariance S_x + reg_covar I, weight 1/n, weights renormalized), and a covariance that fails
-//! its Cholesky factorization gets reg_covar multiplied by 10 (up to 10 times) on its diagonal;
-//! both are counted in the report.
+//! below [`MIN_COMPONENT_MASS`] is reseeded (mean at a data point drawn by the run's generator:
+//! k-means++'s, or one seeded with 0 for the other starts; covariance S_x + reg_covar I; weight
+//! 1/n before renormalizing), and a covariance that fails its Cholesky factorization gets
+//! max(reg_covar, 1e-12 x its mean variance) added to its diagonal, ten times more at each of up
+//! to 10 tries; both are counted in the report.
 
 use super::density::{factored_len, pass_scratch_len, FactoredMixture};
 use super::mixture::{CovKind, Mixture};
