@@ -17,6 +17,7 @@
 //! - [`distance`]: closed-form L2 distances between mixtures, KL costs, moment matching.
 //! - [`mlr`]: mixtures of linear regressions with clustered data (C-MLR): node statistics,
 //!   Algorithm 1 and 2 EM steps and fits, initialization, simulation.
+//! - [`reduce`]: MM reduction of a weighted mixture to K components (KL cost).
 //! - [`ffi`]: the `extern "C"` layer (prefix `mk_`), a thin skin over the safe API.
 //!
 //! Feature `std` (default) only adds the panic boundary (`catch_unwind`) at the C ABI.
@@ -52,6 +53,7 @@ pub mod ffi;
 pub mod gmm;
 pub mod linalg;
 pub mod mlr;
+pub mod reduce;
 pub mod rng;
 pub mod special;
 pub mod status;

@@ -1,0 +1,1 @@
+//! MM (composite transportation) reduction of a weighted Gaussian mixture to K components.
