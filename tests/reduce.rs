@@ -1,0 +1,545 @@
+//! MM mixture reduction: monotone objective (hard and entropic), fixed point at the input,
+//! invariance to the order of the input, exact moment matches of separated clusters, dropping
+//! of components without mass, and bad input with untouched outputs.
+//!
+//! Every run uses a NaN-filled workspace of exactly `reduce_mm_work_len` doubles, so a value
+//! read before it is written, or a workspace formula that is too short, shows up.
+
+use mixkern::distance::{kl_gaussian, kl_gaussian_work_len};
+use mixkern::gmm::{CovKind, Mixture};
+use mixkern::reduce::{reduce_mm, reduce_mm_work_len, ReduceOptions, ReduceReport};
+use mixkern::rng::Rng;
+use mixkern::Status;
+
+/// A mixture's buffers.
+#[derive(Clone, Debug)]
+struct Mix {
+    w: Vec<f64>,
+    mu: Vec<f64>,
+    cov: Vec<f64>,
+    k: usize,
+    d: usize,
+    kind: CovKind,
+}
+
+impl Mix {
+    fn view(&self) -> Mixture<'_> {
+        Mixture::new(&self.w, &self.mu, &self.cov, self.k, self.d, self.kind).expect("valid")
+    }
+    fn c(&self) -> usize {
+        self.kind.cov_len(self.d).unwrap()
+    }
+    fn mean(&self, i: usize) -> &[f64] {
+        &self.mu[i * self.d..(i + 1) * self.d]
+    }
+    fn cov_of(&self, i: usize) -> &[f64] {
+        let c = self.c();
+        &self.cov[i * c..(i + 1) * c]
+    }
+}
+
+/// A random covariance A A^T / d + I (full), or the diagonal of one (diagonal).
+fn random_cov(rng: &mut Rng, d: usize, kind: CovKind) -> Vec<f64> {
+    let a: Vec<f64> = (0..d * d).map(|_| rng.normal()).collect();
+    let mut s = vec![0.0; d * d];
+    for i in 0..d {
+        for j in 0..d {
+            let v: f64 = (0..d).map(|t| a[i * d + t] * a[j * d + t]).sum();
+            s[i * d + j] = v / d as f64 + if i == j { 1.0 } else { 0.0 };
+        }
+    }
+    match kind {
+        CovKind::Full => s,
+        CovKind::Diag => (0..d).map(|i| s[i * d + i]).collect(),
+    }
+}
+
+/// M random components: weights uniform in [0.2, 1) normalized, means `center` + `spread` z.
+fn random_mix(rng: &mut Rng, k: usize, d: usize, kind: CovKind, center: f64, spread: f64) -> Mix {
+    let raw: Vec<f64> = (0..k).map(|_| 0.2 + 0.8 * rng.uniform()).collect();
+    let total: f64 = raw.iter().sum();
+    let w = raw.iter().map(|v| v / total).collect();
+    let mu = (0..k * d).map(|_| center + spread * rng.normal()).collect();
+    let cov = (0..k).flat_map(|_| random_cov(rng, d, kind)).collect();
+    Mix {
+        w,
+        mu,
+        cov,
+        k,
+        d,
+        kind,
+    }
+}
+
+/// The result of a run: report, weights, means, covariances.
+type Run = (ReduceReport, Vec<f64>, Vec<f64>, Vec<f64>);
+
+fn run(input: &Mix, init: &Mix, opts: &ReduceOptions, trace: Option<&mut [f64]>) -> Run {
+    let (k, d, c) = (init.k, init.d, init.c());
+    let mut work = vec![f64::NAN; reduce_mm_work_len(input.k, k, d, input.kind).unwrap()];
+    let (mut w, mut mu, mut cov) = (
+        vec![f64::NAN; k],
+        vec![f64::NAN; k * d],
+        vec![f64::NAN; k * c],
+    );
+    let report = reduce_mm(
+        &input.view(),
+        &init.view(),
+        opts,
+        &mut w,
+        &mut mu,
+        &mut cov,
+        trace,
+        &mut work,
+    )
+    .expect("reduce_mm");
+    (report, w, mu, cov)
+}
+
+fn assert_close(a: &[f64], b: &[f64], tol: f64, what: &str) {
+    assert_eq!(a.len(), b.len(), "{what}: lengths");
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        assert!(
+            (x - y).abs() <= tol * x.abs().max(y.abs()).max(1.0),
+            "{what}[{i}]: {x} vs {y}"
+        );
+    }
+}
+
+/// sum_i w_i min_k KL(phi_i || phi~_k), each KL by `kl_gaussian`.
+fn hard_objective(input: &Mix, reduced: &Mix) -> f64 {
+    let mut work = vec![0.0; kl_gaussian_work_len(input.d, input.kind).unwrap()];
+    (0..input.k)
+        .map(|i| {
+            let best = (0..reduced.k)
+                .map(|j| {
+                    kl_gaussian(
+                        input.mean(i),
+                        input.cov_of(i),
+                        reduced.mean(j),
+                        reduced.cov_of(j),
+                        input.d,
+                        input.kind,
+                        &mut work,
+                    )
+                    .unwrap()
+                })
+                .fold(f64::INFINITY, f64::min);
+            input.w[i] * best
+        })
+        .sum()
+}
+
+const KINDS: [CovKind; 2] = [CovKind::Full, CovKind::Diag];
+
+#[test]
+fn objective_never_increases_hard_and_entropic() {
+    let mut rng = Rng::new(11);
+    for &kind in &KINDS {
+        for &lambda in &[0.0, 0.05, 1.0] {
+            for _ in 0..5 {
+                let (m, k, d) = (16, 4, 3);
+                let input = random_mix(&mut rng, m, d, kind, 0.0, 3.0);
+                let init = random_mix(&mut rng, k, d, kind, 0.0, 3.0);
+                let opts = ReduceOptions {
+                    tol: 0.0,
+                    max_iter: 60,
+                    entropic_lambda: lambda,
+                };
+                let mut trace = vec![f64::NAN; opts.max_iter];
+                let (report, w, ..) = run(&input, &init, &opts, Some(&mut trace));
+                let n = report.iterations;
+                assert!(n >= 2, "at least two iterations with tol = 0");
+                assert_eq!(trace[n - 1], report.objective);
+                assert!(
+                    trace[n..].iter().all(|v| v.is_nan()),
+                    "past entries untouched"
+                );
+                for t in 1..n {
+                    let (a, b) = (trace[t - 1], trace[t]);
+                    assert!(
+                        b <= a + 1e-12 * a.abs() + 1e-15,
+                        "{kind:?} lambda {lambda}: objective rose at {t}: {a} -> {b}"
+                    );
+                }
+                if lambda == 0.0 {
+                    // The first objective is that of the initial mixture, by kl_gaussian.
+                    let expected = hard_objective(&input, &init);
+                    assert!((trace[0] - expected).abs() <= 1e-12 * expected);
+                    assert!(
+                        trace[n - 1] < trace[0],
+                        "the iterations improve a random init"
+                    );
+                }
+                assert!(report.kept >= 1 && report.kept <= k);
+                let total: f64 = w[..report.kept].iter().sum();
+                assert!((total - 1.0).abs() < 1e-14);
+            }
+        }
+    }
+}
+
+#[test]
+fn reducing_a_mixture_to_itself_returns_it() {
+    let mut rng = Rng::new(12);
+    for &kind in &KINDS {
+        let input = random_mix(&mut rng, 6, 3, kind, 0.0, 2.0);
+        let (report, w, mu, cov) = run(&input, &input, &ReduceOptions::default(), None);
+        assert_eq!(report.objective, 0.0);
+        assert!(report.converged);
+        assert_eq!(report.kept, 6);
+        assert_close(&w, &input.w, 1e-12, "weights");
+        assert_close(&mu, &input.mu, 1e-12, "means");
+        assert_close(&cov, &input.cov, 1e-12, "covs");
+    }
+}
+
+#[test]
+fn result_does_not_depend_on_the_order_of_the_input() {
+    let mut rng = Rng::new(13);
+    for &kind in &KINDS {
+        for &lambda in &[0.0, 0.5] {
+            let (m, k, d) = (12, 3, 2);
+            let input = random_mix(&mut rng, m, d, kind, 0.0, 3.0);
+            let init = random_mix(&mut rng, k, d, kind, 0.0, 3.0);
+            // A random permutation (Fisher-Yates).
+            let mut perm: Vec<usize> = (0..m).collect();
+            for i in (1..m).rev() {
+                perm.swap(i, rng.below(i as u64 + 1) as usize);
+            }
+            assert_ne!(perm, (0..m).collect::<Vec<_>>());
+            let permuted = Mix {
+                w: perm.iter().map(|&p| input.w[p]).collect(),
+                mu: perm.iter().flat_map(|&p| input.mean(p).to_vec()).collect(),
+                cov: perm
+                    .iter()
+                    .flat_map(|&p| input.cov_of(p).to_vec())
+                    .collect(),
+                ..input.clone()
+            };
+            let opts = ReduceOptions {
+                entropic_lambda: lambda,
+                ..ReduceOptions::default()
+            };
+            let a = run(&input, &init, &opts, None);
+            let b = run(&permuted, &init, &opts, None);
+            assert_eq!(
+                (a.0.iterations, a.0.kept, a.0.converged),
+                (b.0.iterations, b.0.kept, b.0.converged)
+            );
+            assert!((a.0.objective - b.0.objective).abs() <= 1e-12 * a.0.objective.abs());
+            assert_close(&a.1, &b.1, 1e-12, "weights");
+            assert_close(&a.2, &b.2, 1e-12, "means");
+            assert_close(&a.3, &b.3, 1e-12, "covs");
+        }
+    }
+}
+
+/// The moment match of components `idx` of `mix` by raw moments (E x, E x x^T - mu mu^T),
+/// a different formula from the centered one the library uses: (mass, mean, full covariance).
+fn raw_moment_match(mix: &Mix, idx: &[usize]) -> (f64, Vec<f64>, Vec<f64>) {
+    let d = mix.d;
+    let mass: f64 = idx.iter().map(|&i| mix.w[i]).sum();
+    let mut mean = vec![0.0; d];
+    let mut second = vec![0.0; d * d];
+    for &i in idx {
+        let l = mix.w[i] / mass;
+        let (mu, s) = (mix.mean(i), mix.cov_of(i));
+        for a in 0..d {
+            mean[a] += l * mu[a];
+            for b in 0..d {
+                let s_ab = match mix.kind {
+                    CovKind::Full => s[a * d + b],
+                    CovKind::Diag if a == b => s[a],
+                    CovKind::Diag => 0.0,
+                };
+                second[a * d + b] += l * (s_ab + mu[a] * mu[b]);
+            }
+        }
+    }
+    let cov = (0..d * d)
+        .map(|ab| second[ab] - mean[ab / d] * mean[ab % d])
+        .collect();
+    (mass, mean, cov)
+}
+
+#[test]
+fn separated_clusters_reduce_to_their_moment_matches() {
+    let mut rng = Rng::new(14);
+    for &kind in &KINDS {
+        for &lambda in &[0.0, 1.0] {
+            let (d, per) = (3, 5);
+            let a = random_mix(&mut rng, per, d, kind, 0.0, 1.0);
+            let b = random_mix(&mut rng, per, d, kind, 100.0, 1.0);
+            // Interleave the clusters; cluster masses 0.3 and 0.7.
+            let mut input = Mix {
+                w: vec![],
+                mu: vec![],
+                cov: vec![],
+                k: 2 * per,
+                d,
+                kind,
+            };
+            for i in 0..per {
+                for (mix, mass) in [(&a, 0.3), (&b, 0.7)] {
+                    input.w.push(mass * mix.w[i]);
+                    input.mu.extend_from_slice(mix.mean(i));
+                    input.cov.extend_from_slice(mix.cov_of(i));
+                }
+            }
+            let init = Mix {
+                w: vec![0.5, 0.5],
+                mu: [a.mean(0), b.mean(0)].concat(),
+                cov: [a.cov_of(0), b.cov_of(0)].concat(),
+                k: 2,
+                ..input.clone()
+            };
+            let opts = ReduceOptions {
+                entropic_lambda: lambda,
+                ..ReduceOptions::default()
+            };
+            let (report, w, mu, cov) = run(&input, &init, &opts, None);
+            assert_eq!(report.kept, 2);
+            // Iteration 2 finds the moment matches, iteration 3 sees no decrease.
+            assert!(report.converged && report.iterations == 3);
+            for (j, start) in [0usize, 1].into_iter().enumerate() {
+                let idx: Vec<usize> = (start..2 * per).step_by(2).collect();
+                let (mass, mean, full) = raw_moment_match(&input, &idx);
+                assert!(
+                    (w[j] - mass).abs() < 1e-12,
+                    "weight {j}: {} vs {mass}",
+                    w[j]
+                );
+                assert_close(&mu[j * d..(j + 1) * d], &mean, 1e-12, "mean");
+                // Diagonal storage keeps the diagonal of the moment match.
+                let (got, full): (Vec<f64>, Vec<f64>) = match kind {
+                    CovKind::Full => (cov[j * d * d..(j + 1) * d * d].to_vec(), full),
+                    CovKind::Diag => (
+                        cov[j * d..(j + 1) * d].to_vec(),
+                        (0..d).map(|a| full[a * d + a]).collect(),
+                    ),
+                };
+                // Raw moments near 100 lose about 1e4 eps to cancellation: 1e-10 absolute.
+                for (x, y) in got.iter().zip(&full) {
+                    assert!((x - y).abs() < 1e-10, "cov {j}: {x} vs {y}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_component_without_mass_is_dropped() {
+    let mut rng = Rng::new(15);
+    for &kind in &KINDS {
+        let d = 2;
+        // Two clusters, components 0..3 near 0 and 3..6 near 50.
+        let a = random_mix(&mut rng, 3, d, kind, 0.0, 1.0);
+        let b = random_mix(&mut rng, 3, d, kind, 50.0, 1.0);
+        let input = Mix {
+            w: a.w.iter().chain(&b.w).map(|v| 0.5 * v).collect(),
+            mu: [a.mu.clone(), b.mu.clone()].concat(),
+            cov: [a.cov.clone(), b.cov.clone()].concat(),
+            k: 6,
+            ..a.clone()
+        };
+        // One initial component per cluster, and between them one far away that never wins an
+        // input component.
+        let mut init = Mix {
+            w: vec![0.4, 0.2, 0.4],
+            mu: [input.mean(0), input.mean(0), input.mean(3)].concat(),
+            cov: [input.cov_of(0), input.cov_of(0), input.cov_of(3)].concat(),
+            k: 3,
+            ..input.clone()
+        };
+        init.mu[d..2 * d].fill(1e3);
+        let (report, w, mu, cov) = run(&input, &init, &ReduceOptions::default(), None);
+        assert_eq!(report.kept, 2, "{kind:?}");
+        let c = input.c();
+        // The kept components are the cluster moment matches, in the order of `init`.
+        for (j, idx) in [[0, 1, 2], [3, 4, 5]].iter().enumerate() {
+            let (mass, mean, _) = raw_moment_match(&input, idx);
+            assert!((w[j] - mass).abs() < 1e-14);
+            assert_close(&mu[j * d..(j + 1) * d], &mean, 1e-12, "kept mean");
+        }
+        // The tail is zero-filled (it held NaN).
+        assert_eq!(w[2], 0.0);
+        assert!(mu[2 * d..].iter().all(|&v| v == 0.0));
+        assert!(cov[2 * c..].iter().all(|&v| v == 0.0));
+
+        // Reducing to the single far component alone keeps it (everything goes to it).
+        let far = Mix {
+            w: vec![1.0],
+            mu: init.mu[d..2 * d].to_vec(),
+            cov: init.cov_of(1).to_vec(),
+            k: 1,
+            ..init.clone()
+        };
+        let (report, w, mu, _) = run(&input, &far, &ReduceOptions::default(), None);
+        assert_eq!(report.kept, 1);
+        assert_eq!(w[0], 1.0);
+        let (_, mean, _) = raw_moment_match(&input, &(0..6).collect::<Vec<_>>());
+        assert_close(&mu, &mean, 1e-12, "single component mean");
+    }
+}
+
+#[test]
+fn bad_input_is_rejected_with_outputs_untouched() {
+    let mut rng = Rng::new(16);
+    let (m, k, d) = (4, 2, 2);
+    let input = random_mix(&mut rng, m, d, CovKind::Full, 0.0, 1.0);
+    let init = random_mix(&mut rng, k, d, CovKind::Full, 0.0, 1.0);
+    let sentinel = f64::from_bits(0x7ff8_dead_beef_0001);
+    let call = |input: &Mix,
+                init: &Mix,
+                opts: &ReduceOptions,
+                lens: [usize; 5],
+                with_trace: bool|
+     -> Status {
+        let [lw, lmu, lcov, ltrace, lwork] = lens;
+        let mut outs = [
+            vec![sentinel; lw],
+            vec![sentinel; lmu],
+            vec![sentinel; lcov],
+            vec![sentinel; ltrace],
+        ];
+        let mut work = vec![0.0; lwork];
+        let [w, mu, cov, trace] = &mut outs;
+        let trace = if with_trace {
+            Some(trace.as_mut_slice())
+        } else {
+            None
+        };
+        let status = reduce_mm(
+            &input.view(),
+            &init.view(),
+            opts,
+            w,
+            mu,
+            cov,
+            trace,
+            &mut work,
+        )
+        .expect_err("must fail");
+        for out in &outs {
+            assert!(out.iter().all(|v| v.to_bits() == sentinel.to_bits()));
+        }
+        status
+    };
+    let opts = ReduceOptions::default();
+    let work_len = reduce_mm_work_len(m, k, d, CovKind::Full).unwrap();
+    let good = [k, k * d, k * d * d, opts.max_iter, work_len];
+
+    // Parameters.
+    let too_many = random_mix(&mut rng, m + 1, d, CovKind::Full, 0.0, 1.0);
+    let big = [m + 1, (m + 1) * d, (m + 1) * d * d, 100, 10_000];
+    assert_eq!(
+        call(&input, &too_many, &opts, big, true),
+        Status::BadParameter
+    );
+    let other_d = random_mix(&mut rng, k, d + 1, CovKind::Full, 0.0, 1.0);
+    assert_eq!(
+        call(&input, &other_d, &opts, big, true),
+        Status::BadParameter
+    );
+    let other_kind = random_mix(&mut rng, k, d, CovKind::Diag, 0.0, 1.0);
+    assert_eq!(
+        call(&input, &other_kind, &opts, good, true),
+        Status::BadParameter
+    );
+    for bad in [
+        ReduceOptions { tol: -1e-3, ..opts },
+        ReduceOptions {
+            tol: f64::NAN,
+            ..opts
+        },
+        ReduceOptions {
+            max_iter: 0,
+            ..opts
+        },
+        ReduceOptions {
+            entropic_lambda: -1.0,
+            ..opts
+        },
+        ReduceOptions {
+            entropic_lambda: f64::NAN,
+            ..opts
+        },
+        ReduceOptions {
+            entropic_lambda: f64::INFINITY,
+            ..opts
+        },
+    ] {
+        assert_eq!(
+            call(&input, &init, &bad, good, true),
+            Status::BadParameter,
+            "{bad:?}"
+        );
+    }
+
+    // Short buffers, one at a time.
+    for which in 0..5 {
+        let mut lens = good;
+        lens[which] -= 1;
+        assert_eq!(
+            call(&input, &init, &opts, lens, true),
+            Status::BufferTooShort,
+            "buffer {which}"
+        );
+    }
+    // Without a trace its length does not matter.
+    let mut lens = good;
+    lens[3] = 0;
+    assert_eq!(
+        call(
+            &input,
+            &init,
+            &ReduceOptions { tol: -1.0, ..opts },
+            lens,
+            false
+        ),
+        Status::BadParameter
+    );
+
+    // Sizes.
+    assert_eq!(
+        reduce_mm_work_len(0, 1, 1, CovKind::Full),
+        Err(Status::ZeroSize)
+    );
+    assert_eq!(
+        reduce_mm_work_len(1, 0, 1, CovKind::Full),
+        Err(Status::ZeroSize)
+    );
+    assert_eq!(
+        reduce_mm_work_len(1, 1, 0, CovKind::Diag),
+        Err(Status::ZeroSize)
+    );
+    assert_eq!(
+        reduce_mm_work_len(usize::MAX / 2, 4, 1, CovKind::Diag),
+        Err(Status::SizeOverflow)
+    );
+    assert_eq!(
+        reduce_mm_work_len(2, 1, usize::MAX / 2, CovKind::Full),
+        Err(Status::SizeOverflow)
+    );
+    assert_eq!(
+        reduce_mm_work_len(3, 2, 2, CovKind::Full),
+        Ok(3 * 4 + 3 * 2 + 2 + 2 * 2 + 2 * 2 * 4 + 4 + 2)
+    );
+
+    // A symmetric covariance with a positive diagonal that is indefinite: NotSpd, in the input
+    // and in the initial components.
+    let mut indefinite = input.clone();
+    indefinite.cov[4..8].copy_from_slice(&[1.0, 2.0, 2.0, 1.0]);
+    assert_eq!(call(&indefinite, &init, &opts, good, true), Status::NotSpd);
+    let mut bad_init = init.clone();
+    bad_init.cov[..4].copy_from_slice(&[1.0, 2.0, 2.0, 1.0]);
+    assert_eq!(call(&input, &bad_init, &opts, good, true), Status::NotSpd);
+
+    // Costs that overflow: means 1e200 apart.
+    let mut far = init.clone();
+    far.mu.fill(1e200);
+    let mut near = input.clone();
+    near.mu.fill(-1e200);
+    assert_eq!(call(&near, &far, &opts, good, true), Status::NonFinite);
+}
