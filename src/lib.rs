@@ -18,6 +18,7 @@
 //! - [`mlr`]: mixtures of linear regressions with clustered data (C-MLR): node statistics,
 //!   Algorithm 1 and 2 EM steps and fits, initialization, simulation.
 //! - [`reduce`]: MM reduction of a weighted mixture to K components (KL cost).
+//! - [`robust`]: COAT, DFMR and the baseline aggregators of local estimates.
 //! - [`ffi`]: the `extern "C"` layer (prefix `mk_`), a thin skin over the safe API.
 //!
 //! Feature `std` (default) only adds the panic boundary (`catch_unwind`) at the C ABI.
@@ -55,6 +56,7 @@ pub mod linalg;
 pub mod mlr;
 pub mod reduce;
 pub mod rng;
+pub mod robust;
 pub mod special;
 pub mod status;
 
