@@ -661,7 +661,7 @@ int32_t mk_l2_pairwise(const double *weights,
                        size_t work_len);
 
 /**
- * Workspace length (doubles) of `mk_kl_gaussian`: 2 d^2 + d (`MK_COV_FULL`) or 2 d
+ * Workspace length (doubles) of `mk_kl_gaussian`: 2 d^2 + d (`MK_COV_FULL`) or 3 d
  * (`MK_COV_DIAG`); 0 if d is 0, the kind is unknown, or the length overflows size_t.
  */
 size_t mk_kl_gaussian_work_len(size_t d, int32_t kind);

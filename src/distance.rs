@@ -181,7 +181,7 @@ fn pair_count(m: usize) -> Result<usize, Status> {
     }
 }
 
-/// Workspace length (doubles) of [`kl_gaussian`]: 2 d^2 + d (full), 2 d (diagonal).
+/// Workspace length (doubles) of [`kl_gaussian`]: 2 d^2 + d (full), 3 d (diagonal).
 ///
 /// Errors: `ZeroSize` (d = 0), `SizeOverflow`.
 pub fn kl_gaussian_work_len(d: usize, kind: CovKind) -> Result<usize, Status> {
@@ -190,7 +190,7 @@ pub fn kl_gaussian_work_len(d: usize, kind: CovKind) -> Result<usize, Status> {
     }
     match kind {
         CovKind::Full => checked_add(checked_mul(2, checked_mul(d, d)?)?, d),
-        CovKind::Diag => checked_mul(2, d),
+        CovKind::Diag => checked_mul(3, d),
     }
 }
 
@@ -1343,16 +1343,54 @@ pub fn kl_gaussian(
     Mixture::new(&[1.0], mean1, cov1, 1, d, kind)?;
     ensure_len(work.len(), work_len)?;
     let (mean0, mean1) = (&mean0[..d], &mean1[..d]);
-    let (diag_sum, off_sum, quad) = match kind {
+    let c = kind.cov_len(d)?;
+    let (l1, rest) = work.split_at_mut(c);
+    let (l0, rest) = rest.split_at_mut(c);
+    let z = &mut rest[..d];
+    for (l, cov) in [(&mut *l1, cov1), (&mut *l0, cov0)] {
+        match kind {
+            CovKind::Full => {
+                l.copy_from_slice(&cov[..c]);
+                cholesky(l, d)?;
+            }
+            CovKind::Diag => {
+                for (f, &v) in l.iter_mut().zip(cov) {
+                    *f = libm::sqrt(v);
+                }
+            }
+        }
+    }
+    let kl = kl_from_factors(mean0, l0, mean1, l1, d, kind, z);
+    if kl.is_finite() {
+        Ok(kl)
+    } else {
+        Err(Status::NonFinite)
+    }
+}
+
+/// KL(N0 || N1) from the factors of the covariances, the formula [`kl_gaussian`] and the MM
+/// reduction share: 1/2 [sum_{a != b} X_ab^2 + sum_a (X_aa^2 - 1 - 2 ln X_aa) + |z|^2] with
+/// X = L1^-1 L0 and z = L1^-1 (mu1 - mu0), a sum of non-negative terms (no log-determinants
+/// cancel), clamped at 0 (NaN is kept for the caller to report).
+///
+/// `l0` holds L0 on entry (full: d x d lower Cholesky factor; diagonal: the d standard
+/// deviations) and is overwritten with X; `l1` is the factor of S1 in the same form; `z` is d
+/// doubles of scratch.
+pub(crate) fn kl_from_factors(
+    mu0: &[f64],
+    l0: &mut [f64],
+    mu1: &[f64],
+    l1: &[f64],
+    d: usize,
+    kind: CovKind,
+    z: &mut [f64],
+) -> f64 {
+    for ((zi, m1), m0) in z.iter_mut().zip(mu1).zip(mu0) {
+        *zi = m1 - m0;
+    }
+    let (diag_sum, off_sum) = match kind {
         CovKind::Full => {
-            let dd = d * d;
-            let (l1, rest) = work.split_at_mut(dd);
-            let (x, rest) = rest.split_at_mut(dd);
-            let z = &mut rest[..d];
-            l1.copy_from_slice(&cov1[..dd]);
-            cholesky(l1, d)?;
-            x.copy_from_slice(&cov0[..dd]);
-            cholesky(x, d)?;
+            let x = l0;
             // X = L1^-1 L0 in place, row by row (lower triangular, like L0).
             for a in 0..d {
                 let (solved, rest) = x.split_at_mut(a * d);
@@ -1369,9 +1407,6 @@ pub fn kl_gaussian(
                     *v /= l1_aa;
                 }
             }
-            for ((zi, m1), m0) in z.iter_mut().zip(mean1).zip(mean0) {
-                *zi = m1 - m0;
-            }
             solve_lower(l1, d, z);
             let (mut diag_sum, mut off_sum) = (0.0, 0.0);
             for a in 0..d {
@@ -1379,29 +1414,24 @@ pub fn kl_gaussian(
                 off_sum += dot(&row[..a], &row[..a]);
                 diag_sum += kl_diagonal_term(row[a]);
             }
-            (diag_sum, off_sum, dot(z, z))
+            (diag_sum, off_sum)
         }
         CovKind::Diag => {
-            let (ratio, rest) = work.split_at_mut(d);
-            let z = &mut rest[..d];
-            let (cov0, cov1) = (&cov0[..d], &cov1[..d]);
-            for a in 0..d {
-                let root1 = libm::sqrt(cov1[a]);
-                ratio[a] = libm::sqrt(cov0[a]) / root1;
-                z[a] = (mean1[a] - mean0[a]) / root1;
-            }
             let mut diag_sum = 0.0;
-            for &r in ratio.iter() {
-                diag_sum += kl_diagonal_term(r);
+            for ((ratio, zi), &l1a) in l0.iter_mut().zip(z.iter_mut()).zip(l1) {
+                *ratio /= l1a;
+                *zi /= l1a;
+                diag_sum += kl_diagonal_term(*ratio);
             }
-            (diag_sum, 0.0, dot(z, z))
+            (diag_sum, 0.0)
         }
     };
-    let kl = 0.5 * ((off_sum + diag_sum) + quad);
-    if !kl.is_finite() {
-        return Err(Status::NonFinite);
+    let kl = 0.5 * ((off_sum + diag_sum) + dot(z, z));
+    if kl > 0.0 || kl.is_nan() {
+        kl
+    } else {
+        0.0
     }
-    Ok(if kl > 0.0 { kl } else { 0.0 })
 }
 
 /// x^2 - 1 - 2 ln x (>= 0, zero at x = 1), for a diagonal entry x > 0 of L1^-1 L0.

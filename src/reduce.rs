@@ -23,8 +23,9 @@
 //! iteration; every C_ik then costs O(d^3 / 3) (full) or O(d) (diagonal) with the same
 //! cancellation-free formula as [`crate::distance::kl_gaussian`].
 
+use crate::distance::kl_from_factors;
 use crate::gmm::{CovKind, Mixture};
-use crate::linalg::{axpy, cholesky, dot, solve_lower};
+use crate::linalg::{axpy, cholesky};
 use crate::status::{checked_add, checked_mul, ensure_len};
 use crate::Status;
 
@@ -212,14 +213,16 @@ pub fn reduce_mm(
         for i in 0..m {
             let (mu0, l0) = (input.mean(i), &in_f[i * c..(i + 1) * c]);
             for j in 0..kk {
-                let cost = kl_factored(
+                let (l0_copy, z) = scratch.split_at_mut(c);
+                l0_copy.copy_from_slice(l0);
+                let cost = kl_from_factors(
                     mu0,
-                    l0,
+                    l0_copy,
                     &red_mu[j * d..(j + 1) * d],
                     &red_f[j * c..(j + 1) * c],
                     d,
                     kind,
-                    scratch,
+                    &mut z[..d],
                 );
                 if !cost.is_finite() {
                     return Err(Status::NonFinite);
@@ -324,79 +327,6 @@ fn factor(cov: &[f64], out: &mut [f64], d: usize, kind: CovKind) -> Result<(), S
             Ok(())
         }
     }
-}
-
-/// KL(N(mu0, L0 L0^T) || N(mu1, L1 L1^T)) from the factors (see [`factor`]), by the formula of
-/// [`crate::distance::kl_gaussian`]: 1/2 [sum_{a != b} X_ab^2 + sum_a (X_aa^2 - 1 - 2 ln X_aa)
-/// plus |z|^2] with X = L1^-1 L0 and z = L1^-1 (mu1 - mu0), clamped at 0 (NaN is kept, for the
-/// caller to report). `scratch` holds c + d doubles.
-fn kl_factored(
-    mu0: &[f64],
-    l0: &[f64],
-    mu1: &[f64],
-    l1: &[f64],
-    d: usize,
-    kind: CovKind,
-    scratch: &mut [f64],
-) -> f64 {
-    let (diag_sum, off_sum, quad) = match kind {
-        CovKind::Full => {
-            let (x, rest) = scratch.split_at_mut(d * d);
-            let z = &mut rest[..d];
-            x.copy_from_slice(&l0[..d * d]);
-            for a in 0..d {
-                let (solved, rest) = x.split_at_mut(a * d);
-                let row_a = &mut rest[..a + 1];
-                for c in 0..a {
-                    axpy(
-                        -l1[a * d + c],
-                        &solved[c * d..c * d + c + 1],
-                        &mut row_a[..c + 1],
-                    );
-                }
-                let l1_aa = l1[a * d + a];
-                for v in row_a.iter_mut() {
-                    *v /= l1_aa;
-                }
-            }
-            for ((zi, m1), m0) in z.iter_mut().zip(mu1).zip(mu0) {
-                *zi = m1 - m0;
-            }
-            solve_lower(l1, d, z);
-            let (mut diag_sum, mut off_sum) = (0.0, 0.0);
-            for a in 0..d {
-                let row = &x[a * d..a * d + a + 1];
-                off_sum += dot(&row[..a], &row[..a]);
-                diag_sum += kl_diagonal_term(row[a]);
-            }
-            (diag_sum, off_sum, dot(z, z))
-        }
-        CovKind::Diag => {
-            let (ratio, rest) = scratch.split_at_mut(d);
-            let z = &mut rest[..d];
-            for a in 0..d {
-                ratio[a] = l0[a] / l1[a];
-                z[a] = (mu1[a] - mu0[a]) / l1[a];
-            }
-            let mut diag_sum = 0.0;
-            for &r in ratio.iter() {
-                diag_sum += kl_diagonal_term(r);
-            }
-            (diag_sum, 0.0, dot(z, z))
-        }
-    };
-    let kl = 0.5 * ((off_sum + diag_sum) + quad);
-    if kl > 0.0 || kl.is_nan() {
-        kl
-    } else {
-        0.0
-    }
-}
-
-/// x^2 - 1 - 2 ln x (>= 0, zero at x = 1).
-#[inline]
-fn kl_diagonal_term(x: f64) -> f64 {
-    (x * x - 1.0) - 2.0 * libm::log(x)
 }
 
 /// Moment match of the input components with weights pi_ij / v (column j of the M x kk matrix

@@ -1527,7 +1527,7 @@ fn work_length_queries_report_zero_on_bad_sizes() {
         210 + 13 * 100 + 24 * 10
     );
     assert_eq!(mk_kl_gaussian_work_len(10, full), 2 * 100 + 10);
-    assert_eq!(mk_kl_gaussian_work_len(10, diag), 2 * 10);
+    assert_eq!(mk_kl_gaussian_work_len(10, diag), 3 * 10);
     assert_eq!(mk_moment_match_work_len(10, full), 2 * 10 + 100);
     assert_eq!(mk_moment_match_work_len(10, diag), 3 * 10);
 

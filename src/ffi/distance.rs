@@ -179,7 +179,7 @@ pub unsafe extern "C" fn mk_l2_pairwise(
     })
 }
 
-/// Workspace length (doubles) of `mk_kl_gaussian`: 2 d^2 + d (`MK_COV_FULL`) or 2 d
+/// Workspace length (doubles) of `mk_kl_gaussian`: 2 d^2 + d (`MK_COV_FULL`) or 3 d
 /// (`MK_COV_DIAG`); 0 if d is 0, the kind is unknown, or the length overflows size_t.
 #[no_mangle]
 pub extern "C" fn mk_kl_gaussian_work_len(d: usize, kind: i32) -> usize {
