@@ -63,20 +63,40 @@
 #define MK_GMM_INIT_RESPONSIBILITIES 2
 
 /**
- * Components with less mass than this (in samples) are reseeded.
+ * Aggregator: DFMR(rho), the reduction of the estimates within rho r_COAT of COAT.
  */
-#define MIN_COMPONENT_MASS 1e-8
+#define MK_AGG_DFMR 0
 
 /**
- * Relative tolerance on the weights' sum: |sum w - 1| <= 1e-9.
+ * Aggregator: the reduction of every valid estimate (Vanilla).
  */
-#define WEIGHT_SUM_TOL 1e-9
+#define MK_AGG_VANILLA 1
 
 /**
- * Relative tolerance on the symmetry of a full covariance:
- * |S_ab - S_ba| <= 1e-12 sqrt(S_aa S_bb).
+ * Aggregator: the trimmed KL barycentre (Vanilla, each iteration keeping the mass
+ * 1 - trim_alpha of smallest cost).
  */
-#define SYMMETRY_TOL 1e-12
+#define MK_AGG_TRIM 2
+
+/**
+ * Aggregator: COAT's own estimate.
+ */
+#define MK_AGG_COAT 3
+
+/**
+ * Aggregator: the medoid's estimate (smallest sum of squared L2 distances to the others).
+ */
+#define MK_AGG_MEDOID 4
+
+/**
+ * The wire format version this library writes, and the only one it reads.
+ */
+#define MK_WIRE_VERSION 1
+
+/**
+ * Bytes of a wire message before its payload (magic, version, kind, reserved, K, d, n).
+ */
+#define MK_WIRE_HEADER_LEN 24
 
 /**
  * The outcome of a mixkern call. `Ok` is 0; every failure has its own stable code.
@@ -125,6 +145,16 @@ typedef enum mk_status {
      * Mixture weights are negative or do not sum to 1 (within 1e-9).
      */
     MK_STATUS_WEIGHTS = 9,
+    /**
+     * A wire message is malformed: bad magic, unknown version, bad field, wrong length
+     * (truncated or with trailing bytes) or a checksum mismatch.
+     */
+    MK_STATUS_BAD_MESSAGE = 10,
+    /**
+     * A wire message is well formed but its shape (K, d or covariance kind) is not the one
+     * expected.
+     */
+    MK_STATUS_SHAPE_MISMATCH = 11,
     /**
      * A Rust panic was caught at the C boundary: a bug in mixkern, please report it.
      */
@@ -255,6 +285,106 @@ typedef struct mk_gmm_fit_report {
      */
     size_t best_restart;
 } mk_gmm_fit_report;
+
+/**
+ * Options of `mk_reduce_mm` (and of the reduction inside `mk_aggregate`).
+ */
+typedef struct mk_reduce_options {
+    /**
+     * Stop when the objective drops by no more than tol times its previous absolute value;
+     * >= 0. Default 1e-5.
+     */
+    double tol;
+    /**
+     * The largest number of iterations, > 0. Default 100.
+     */
+    size_t max_iter;
+    /**
+     * Entropic regularization lambda: 0 for hard assignments, > 0 (finite) for soft ones.
+     * Default 0.
+     */
+    double entropic_lambda;
+    /**
+     * Trimmed fraction of the input mass in [0, 1): each assignment keeps only the mass
+     * 1 - trim of smallest cost. Default 0.
+     */
+    double trim;
+} mk_reduce_options;
+
+/**
+ * What `mk_reduce_mm` reports.
+ */
+typedef struct mk_reduce_report {
+    /**
+     * The objective at the last assignment step (the returned mixture's is no larger).
+     */
+    double objective;
+    /**
+     * Iterations run (0 when nothing was reduced, in `mk_aggregate` with COAT or Medoid).
+     */
+    size_t iterations;
+    /**
+     * 1 if the tolerance was met before max_iter, else 0.
+     */
+    int32_t converged;
+    /**
+     * The number of components left with positive mass: the first `kept` of the outputs.
+     */
+    size_t kept;
+} mk_reduce_report;
+
+/**
+ * Options of `mk_aggregate` and `mk_aggregate_messages`.
+ */
+typedef struct mk_aggregate_options {
+    /**
+     * `MK_AGG_DFMR` (default), `MK_AGG_VANILLA`, `MK_AGG_TRIM`, `MK_AGG_COAT` or
+     * `MK_AGG_MEDOID`.
+     */
+    int32_t method;
+    /**
+     * DFMR's filter radius factor: >= 1 and finite, or 0 (default) for `mk_default_rho(m)`.
+     */
+    double rho;
+    /**
+     * Trim's trimmed fraction of mass, in [0, 1). Default 0.5.
+     */
+    double trim_alpha;
+    /**
+     * The final reduction's options (DFMR, Vanilla; Trim overrides `reduce.trim`).
+     */
+    struct mk_reduce_options reduce;
+} mk_aggregate_options;
+
+/**
+ * What `mk_aggregate` and `mk_aggregate_messages` report.
+ */
+typedef struct mk_aggregate_report {
+    /**
+     * The machine whose estimate is returned (COAT, Medoid) or starts the reduction (COAT).
+     */
+    size_t chosen;
+    /**
+     * The COAT machine (0-based).
+     */
+    size_t coat;
+    /**
+     * r_COAT, the COAT radius.
+     */
+    double radius;
+    /**
+     * The number of machines pooled (1 for COAT and Medoid).
+     */
+    size_t selected;
+    /**
+     * The number of machines whose estimate was valid.
+     */
+    size_t valid;
+    /**
+     * The final reduction (iterations 0 for COAT and Medoid).
+     */
+    struct mk_reduce_report reduce;
+} mk_aggregate_report;
 
 #ifdef __cplusplus
 extern "C" {
@@ -1049,6 +1179,361 @@ int32_t mk_gmm_fit(const double *x,
                    double *work,
                    size_t work_len,
                    struct mk_gmm_fit_report *report);
+
+/**
+ * The defaults: tol 1e-5, max_iter 100, hard assignments (entropic_lambda 0), no trimming.
+ */
+struct mk_reduce_options mk_reduce_options_default(void);
+
+/**
+ * Workspace length (doubles) of `mk_reduce_mm` for M input components reduced to K in
+ * dimension d: M c + M K + M + K + K d + 2 K c + c + d, c = d*d (`MK_COV_FULL`) or d
+ * (`MK_COV_DIAG`); 0 if M, K or d is 0, `cov_kind` is unknown, or the length overflows size_t.
+ */
+size_t mk_reduce_mm_work_len(size_t m, size_t k, size_t d, int32_t cov_kind);
+
+/**
+ * Reduces an M-component mixture to at most K components by the MM algorithm (composite
+ * transportation divergence with KL cost): assign each input component to the reduced
+ * component of smallest KL(input || reduced) (ties split; softmax with entropic_lambda > 0;
+ * the mass `trim` of largest cost left out), then moment-match, until the objective stops
+ * decreasing by more than tol relative, or max_iter.
+ *
+ * Parameters:
+ * - `in_weights` (in): M doubles, >= 0, summing to 1; `in_means` (in): M*d; `in_covs` (in):
+ *   M*c, c = d*d (`MK_COV_FULL`, symmetric positive definite) or d (`MK_COV_DIAG`, > 0).
+ * - `init_weights`, `init_means`, `init_covs` (in): the K starting components, a valid
+ *   mixture of the same `cov_kind` (K, K*d, K*c doubles). K <= M.
+ * - `options` (in, optional): see `mk_reduce_options`; NULL uses the defaults.
+ * - `weights_out` (out): K doubles; `means_out` (out): K*d; `covs_out` (out): K*c. The first
+ *   `report->kept` components are the result (weights summing to 1), the rest zero.
+ * - `trace` (out, optional): `max_iter` doubles, the objective of each iteration
+ *   (non-increasing); entries past the iterations run are not written.
+ * - `work` (scratch): `work_len` >= `mk_reduce_mm_work_len(m, k, d, cov_kind)` doubles.
+ * - `report` (out): see `mk_reduce_report`.
+ *
+ * Returns `MK_STATUS_OK`, or with the outputs and report untouched (the trace possibly
+ * written): `MK_STATUS_NULL_POINTER`, `MK_STATUS_ZERO_SIZE`, `MK_STATUS_SIZE_OVERFLOW`,
+ * `MK_STATUS_BUFFER_TOO_SHORT` (work), `MK_STATUS_BAD_PARAMETER` (unknown cov_kind, K > M, tol
+ * negative or NaN, max_iter 0, entropic_lambda negative or not finite, trim outside [0, 1)),
+ * `MK_STATUS_NON_FINITE`, `MK_STATUS_WEIGHTS`, `MK_STATUS_NOT_SPD` (an invalid input or start
+ * mixture, or a cost or moment match that overflows), `MK_STATUS_PANIC`.
+ *
+ * # Safety
+ * Every non-null pointer must be valid for the stated number of elements; outputs, trace and
+ * `work` must not overlap each other or the inputs.
+ */
+int32_t mk_reduce_mm(const double *in_weights,
+                     const double *in_means,
+                     const double *in_covs,
+                     size_t m,
+                     const double *init_weights,
+                     const double *init_means,
+                     const double *init_covs,
+                     size_t k,
+                     size_t d,
+                     int32_t cov_kind,
+                     const struct mk_reduce_options *options,
+                     double *weights_out,
+                     double *means_out,
+                     double *covs_out,
+                     double *trace,
+                     double *work,
+                     size_t work_len,
+                     struct mk_reduce_report *report);
+
+/**
+ * The defaults: DFMR with rho = `mk_default_rho(m)`, trim_alpha 0.5 (used by Trim only), and
+ * `mk_reduce_options_default()`.
+ */
+struct mk_aggregate_options mk_aggregate_options_default(void);
+
+/**
+ * The filter radius factor the DFMR authors used for m machines:
+ * max(1, sqrt(2 ln(m/2) ln ln m)); 1 for m <= 5, about 1.98 for m = 20.
+ */
+double mk_default_rho(size_t m);
+
+/**
+ * Workspace length (doubles) of `mk_coat`: m; 0 if m is 0.
+ */
+size_t mk_coat_work_len(size_t m);
+
+/**
+ * The centre of attention: the index i minimizing r_i, the h-th smallest entry of row i of the
+ * distance matrix (h = floor(m/2) + 1, the diagonal read as 0), lowest index on ties, and its
+ * radius r_i: the smallest ball centred at a machine that holds a strict majority.
+ *
+ * Parameters:
+ * - `distances` (in): m*m doubles, row-major, each >= 0 or +infinity (an excluded pair or
+ *   machine); only row i is used for r_i.
+ * - `index_out` (out): the COAT index; `radius_out` (out): r_COAT.
+ * - `work` (scratch): `work_len` >= `mk_coat_work_len(m)` doubles.
+ *
+ * Returns `MK_STATUS_OK`, or with the outputs untouched: `MK_STATUS_NULL_POINTER`,
+ * `MK_STATUS_ZERO_SIZE` (m = 0), `MK_STATUS_SIZE_OVERFLOW`, `MK_STATUS_BUFFER_TOO_SHORT`
+ * (work), `MK_STATUS_NON_FINITE` (a NaN entry, or no machine has h finite entries),
+ * `MK_STATUS_BAD_PARAMETER` (a negative entry), `MK_STATUS_PANIC`.
+ *
+ * # Safety
+ * Every non-null pointer must be valid for the stated number of elements; outputs and `work`
+ * must not overlap each other or `distances`.
+ */
+int32_t mk_coat(const double *distances,
+                size_t m,
+                size_t *index_out,
+                double *radius_out,
+                double *work,
+                size_t work_len);
+
+/**
+ * Workspace length (doubles) of `mk_aggregate` for m machines of K components in dimension
+ * d: 3 m + 2 m^2 + m K (1 + d + c) + the largest of the pairwise-L2, one-L2 and reduction
+ * workspaces (`mk_l2_pairwise_work_len(m, k, d, cov_kind)`,
+ * `mk_reduce_mm_work_len(m*k, k, d, cov_kind)`, ...), c = d*d (full) or d (diagonal); 0 if m,
+ * K or d is 0, `cov_kind` is unknown, or the length overflows size_t.
+ */
+size_t mk_aggregate_work_len(size_t m, size_t k, size_t d, int32_t cov_kind);
+
+/**
+ * Aggregates m local estimates (each K components in dimension d) into one K-component
+ * mixture, robustly to a minority of arbitrary (Byzantine) estimates.
+ *
+ * Every machine's estimate is validated first (finite values, weights >= 0 summing to 1,
+ * symmetric positive definite covariances); an invalid one is not an error of the call: it is
+ * excluded (taken as infinitely far from the others) and reported in `machine_status_out`.
+ * With D_ij the L2 distance between estimates i and j, COAT is the centre of the smallest
+ * ball around an estimate holding a strict majority (radius r_COAT). Then, by
+ * `options->method`:
+ * - `MK_AGG_DFMR`: pool the estimates j with D_COAT,j <= rho r_COAT (machine j's weights
+ *   scaled by n_j / sum of n over the pool) and reduce the pool to K components by MM
+ *   (`mk_reduce_mm`), started from COAT's estimate;
+ * - `MK_AGG_VANILLA`: the same over every valid estimate; `MK_AGG_TRIM`: Vanilla keeping at
+ *   each iteration the mass 1 - trim_alpha of smallest cost;
+ * - `MK_AGG_COAT`, `MK_AGG_MEDOID`: that machine's estimate, copied.
+ *
+ * Parameters:
+ * - `weights` (in): m*K doubles; `means` (in): m*K*d; `covs` (in): m*K*c, c = d*d
+ *   (`MK_COV_FULL`) or d (`MK_COV_DIAG`): the m estimates concatenated.
+ * - `sample_sizes` (in, optional): m doubles n_j, finite and > 0; NULL for equal sizes.
+ * - `options` (in, optional): see `mk_aggregate_options`; NULL uses the defaults (DFMR with
+ *   `mk_default_rho(m)`).
+ * - `machine_status_out` (out): m statuses, `MK_STATUS_OK` for a valid estimate, else why it
+ *   was rejected (`MK_STATUS_NON_FINITE`, `MK_STATUS_WEIGHTS`, `MK_STATUS_NOT_SPD`, ...).
+ * - `selected_out` (out): m flags, 1 if the machine's estimate is in the result.
+ * - `weights_out` (out): K doubles; `means_out` (out): K*d; `covs_out` (out): K*c. After a
+ *   reduction the first `report->reduce.kept` components are the result, the rest zero.
+ * - `work` (scratch): `work_len` >= `mk_aggregate_work_len(m, k, d, cov_kind)` doubles.
+ * - `report` (out): see `mk_aggregate_report`.
+ *
+ * Returns `MK_STATUS_OK`, or with every output untouched: `MK_STATUS_NULL_POINTER`,
+ * `MK_STATUS_ZERO_SIZE`, `MK_STATUS_SIZE_OVERFLOW`, `MK_STATUS_BUFFER_TOO_SHORT` (work),
+ * `MK_STATUS_BAD_PARAMETER` (unknown cov_kind or method, rho neither 0 nor >= 1 and finite,
+ * trim_alpha outside [0, 1), a sample size not finite and > 0, bad reduce options),
+ * `MK_STATUS_NON_FINITE` (fewer than floor(m/2) + 1 valid estimates, or no finite COAT radius:
+ * no honest majority can be certified), `MK_STATUS_NOT_SPD` or `MK_STATUS_NON_FINITE` from the
+ * reduction, `MK_STATUS_PANIC`.
+ *
+ * # Safety
+ * Every non-null pointer must be valid for the stated number of elements; outputs and `work`
+ * must not overlap each other or the inputs.
+ */
+int32_t mk_aggregate(const double *weights,
+                     const double *means,
+                     const double *covs,
+                     size_t m,
+                     size_t k,
+                     size_t d,
+                     int32_t cov_kind,
+                     const double *sample_sizes,
+                     const struct mk_aggregate_options *options,
+                     int32_t *machine_status_out,
+                     uint8_t *selected_out,
+                     double *weights_out,
+                     double *means_out,
+                     double *covs_out,
+                     double *work,
+                     size_t work_len,
+                     struct mk_aggregate_report *report);
+
+/**
+ * Workspace length (doubles) of `mk_aggregate_messages`: m K (1 + d + c) + 2 m + (d*d for
+ * `MK_COV_FULL`) + `mk_aggregate_work_len(m, k, d, cov_kind)`; 0 if m, K or d is 0,
+ * `cov_kind` is unknown, or the length overflows size_t.
+ */
+size_t mk_aggregate_messages_work_len(size_t m, size_t k, size_t d, int32_t cov_kind);
+
+/**
+ * `mk_aggregate` over m wire messages (`mk_wire_encode`), one per machine, as the centre
+ * receives them.
+ *
+ * Each message is decoded and validated for the expected shape (K, d, `cov_kind`). A message
+ * that is NULL (status `MK_STATUS_NULL_POINTER`), truncated, corrupted or of another version
+ * (`MK_STATUS_BAD_MESSAGE`), of another shape (`MK_STATUS_SHAPE_MISMATCH`), non-finite
+ * (`MK_STATUS_NON_FINITE`), with bad weights (`MK_STATUS_WEIGHTS`) or a covariance that is
+ * not positive definite (`MK_STATUS_NOT_SPD`) is a Byzantine input: excluded, reported in
+ * `machine_status_out`, and the aggregation goes on while an honest majority remains. The
+ * machines' sample sizes are the messages' own.
+ *
+ * Parameters:
+ * - `messages` (in): m pointers, `messages[i]` to `message_lens[i]` bytes (a NULL pointer, or
+ *   a length over PTRDIFF_MAX, is a missing message); `message_lens` (in): m lengths.
+ * - `options`, `machine_status_out`, `selected_out`, `weights_out`, `means_out`, `covs_out`,
+ *   `report`: as in `mk_aggregate`.
+ * - `work` (scratch): `work_len` >= `mk_aggregate_messages_work_len(m, k, d, cov_kind)`.
+ *
+ * Returns the statuses of `mk_aggregate` (without the sample-size case), with every output
+ * untouched on failure.
+ *
+ * # Safety
+ * `messages` and `message_lens` must be valid for m elements, and each non-null
+ * `messages[i]` for `message_lens[i]` bytes; outputs and `work` must not overlap each other
+ * or the inputs.
+ */
+int32_t mk_aggregate_messages(const uint8_t *const *messages,
+                              const size_t *message_lens,
+                              size_t m,
+                              size_t k,
+                              size_t d,
+                              int32_t cov_kind,
+                              const struct mk_aggregate_options *options,
+                              int32_t *machine_status_out,
+                              uint8_t *selected_out,
+                              double *weights_out,
+                              double *means_out,
+                              double *covs_out,
+                              double *work,
+                              size_t work_len,
+                              struct mk_aggregate_report *report);
+
+/**
+ * Length in bytes of a wire message for K components in dimension d:
+ * 24 + 8 K (1 + d + c) + 4, with c = d (d + 1) / 2 (`MK_COV_FULL`) or d (`MK_COV_DIAG`);
+ * 0 if K or d is 0, `cov_kind` is unknown, K or d exceeds UINT32_MAX, or the length overflows
+ * size_t.
+ */
+size_t mk_wire_message_len(size_t k, size_t d, int32_t cov_kind);
+
+/**
+ * Encodes one mixture and its sample size as a wire message.
+ *
+ * The values are sent bit for bit; a full covariance sends its lower triangle (the upper one,
+ * equal within the symmetry tolerance, is not read). The covariances are not factored: positive
+ * definiteness is checked by the receiver (`mk_wire_decode`).
+ *
+ * Parameters:
+ * - `weights` (in): K weights, >= 0, summing to 1 within 1e-9.
+ * - `means` (in): K x d means, row-major, `k * d` doubles.
+ * - `covs` (in): `k * d * d` doubles (`MK_COV_FULL`: symmetric, positive diagonal, row-major)
+ *   or `k * d` doubles (`MK_COV_DIAG`: variances > 0).
+ * - `k`, `d`: K > 0 components, dimension d > 0, both at most UINT32_MAX.
+ * - `cov_kind`: `MK_COV_FULL` or `MK_COV_DIAG`.
+ * - `sample_size`: the number n >= 1 of samples of the local fit.
+ * - `out` (out): `out_len` >= `mk_wire_message_len(k, d, cov_kind)` bytes; only the first
+ *   `*written_out` bytes are written.
+ * - `written_out` (out): one size_t, the message length.
+ *
+ * Returns `MK_STATUS_OK`, or with `out` and `written_out` untouched: `MK_STATUS_NULL_POINTER`,
+ * `MK_STATUS_ZERO_SIZE` (K or d is 0), `MK_STATUS_SIZE_OVERFLOW` (a length overflows size_t,
+ * or K or d exceeds UINT32_MAX), `MK_STATUS_BAD_PARAMETER` (an unknown kind, or `sample_size`
+ * is 0), `MK_STATUS_BUFFER_TOO_SHORT` (`out`), `MK_STATUS_NON_FINITE` (NaN or infinity in an
+ * input), `MK_STATUS_WEIGHTS` (a negative weight, or a sum not within 1e-9 of 1),
+ * `MK_STATUS_NOT_SPD` (an asymmetric covariance or a non-positive variance),
+ * `MK_STATUS_PANIC`.
+ *
+ * # Safety
+ * Every pointer must be valid for the stated number of elements; `out` and `written_out` must
+ * not overlap each other or the inputs.
+ */
+int32_t mk_wire_encode(const double *weights,
+                       const double *means,
+                       const double *covs,
+                       size_t k,
+                       size_t d,
+                       int32_t cov_kind,
+                       uint64_t sample_size,
+                       uint8_t *out,
+                       size_t out_len,
+                       size_t *written_out);
+
+/**
+ * Reads and checks the framing of a wire message (not its payload's values): at least 28
+ * bytes, magic "MKGM", version 1, a covariance kind byte of 0 or 1, a reserved byte of 0,
+ * K > 0, d > 0, n >= 1, a length of exactly `mk_wire_message_len(K, d, kind)` bytes, and a
+ * matching CRC-32.
+ *
+ * Parameters:
+ * - `message` (in): `message_len` bytes, the whole message (any bytes).
+ * - `k_out`, `d_out` (out): one size_t each, the message's K and d.
+ * - `cov_kind_out` (out): one int32_t, `MK_COV_FULL` or `MK_COV_DIAG`.
+ * - `sample_size_out` (out): one uint64_t, the message's n.
+ *
+ * Returns `MK_STATUS_OK`, or with every output untouched: `MK_STATUS_NULL_POINTER`,
+ * `MK_STATUS_SIZE_OVERFLOW` (`message_len` exceeds PTRDIFF_MAX), `MK_STATUS_BAD_MESSAGE`
+ * (any framing problem: length, magic, version, kind, reserved byte, K, d, n, checksum),
+ * `MK_STATUS_PANIC`.
+ *
+ * # Safety
+ * `message` must be valid for reads of `message_len` bytes; the outputs must be valid for one
+ * element each and must not overlap each other or `message`.
+ */
+int32_t mk_wire_read_header(const uint8_t *message,
+                            size_t message_len,
+                            size_t *k_out,
+                            size_t *d_out,
+                            int32_t *cov_kind_out,
+                            uint64_t *sample_size_out);
+
+/**
+ * Workspace length (doubles) of `mk_wire_decode`: K (1 + d + d*d) + d*d (`MK_COV_FULL`:
+ * the unpacked message and a Cholesky scratch matrix) or K (1 + 2 d) (`MK_COV_DIAG`); 0 if K or
+ * d is 0, `cov_kind` is unknown, or the length overflows size_t.
+ */
+size_t mk_wire_decode_work_len(size_t k, size_t d, int32_t cov_kind);
+
+/**
+ * Decodes and validates a wire message of the expected shape (K, d, covariance kind).
+ *
+ * The message is unpacked and checked in `work`; the outputs are written only on success.
+ * Checks: the framing (as `mk_wire_read_header`), the shape, every value finite, weights >= 0
+ * summing to 1 within 1e-9, every covariance positive definite (a Cholesky factorization for
+ * `MK_COV_FULL`, every variance > 0 for `MK_COV_DIAG`).
+ *
+ * Parameters:
+ * - `message` (in): `message_len` bytes, the whole message (any bytes).
+ * - `k`, `d`: the expected K > 0 and d > 0.
+ * - `cov_kind`: the expected kind, `MK_COV_FULL` or `MK_COV_DIAG`.
+ * - `weights_out` (out): K doubles.
+ * - `means_out` (out): K x d means, row-major, `k * d` doubles.
+ * - `covs_out` (out): `k * d * d` doubles (`MK_COV_FULL`: each an exactly symmetric d x d
+ *   row-major matrix, mirrored from the sent lower triangle) or `k * d` (`MK_COV_DIAG`).
+ * - `sample_size_out` (out): one uint64_t, the sample size n >= 1.
+ * - `work` (scratch): `work_len` >= `mk_wire_decode_work_len(k, d, cov_kind)` doubles.
+ *
+ * Returns `MK_STATUS_OK`, or with every output untouched: `MK_STATUS_NULL_POINTER`,
+ * `MK_STATUS_ZERO_SIZE` (K or d is 0), `MK_STATUS_SIZE_OVERFLOW` (a length overflows size_t),
+ * `MK_STATUS_BAD_PARAMETER` (an unknown kind), `MK_STATUS_BUFFER_TOO_SHORT` (`work`),
+ * `MK_STATUS_BAD_MESSAGE` (the framing: length, magic, version, kind, reserved byte, K, d, n,
+ * checksum), `MK_STATUS_SHAPE_MISMATCH` (the message's K, d or kind is not the expected one),
+ * `MK_STATUS_NON_FINITE` (a NaN or infinite value), `MK_STATUS_WEIGHTS` (a negative weight, or
+ * a sum not within 1e-9 of 1), `MK_STATUS_NOT_SPD` (a covariance that is not positive
+ * definite), `MK_STATUS_PANIC`.
+ *
+ * # Safety
+ * Every pointer must be valid for the stated number of elements; the outputs and `work` must
+ * not overlap each other or `message`.
+ */
+int32_t mk_wire_decode(const uint8_t *message,
+                       size_t message_len,
+                       size_t k,
+                       size_t d,
+                       int32_t cov_kind,
+                       double *weights_out,
+                       double *means_out,
+                       double *covs_out,
+                       uint64_t *sample_size_out,
+                       double *work,
+                       size_t work_len);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -19,6 +19,7 @@
 //!   Algorithm 1 and 2 EM steps and fits, initialization, simulation.
 //! - [`reduce`]: MM reduction of a weighted mixture to K components (KL cost).
 //! - [`robust`]: COAT, DFMR and the baseline aggregators of local estimates.
+//! - [`wire`]: the versioned, checked byte format of one local estimate.
 //! - [`ffi`]: the `extern "C"` layer (prefix `mk_`), a thin skin over the safe API.
 //!
 //! Feature `std` (default) only adds the panic boundary (`catch_unwind`) at the C ABI.
@@ -59,5 +60,6 @@ pub mod rng;
 pub mod robust;
 pub mod special;
 pub mod status;
+pub mod wire;
 
 pub use status::Status;

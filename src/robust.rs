@@ -7,14 +7,18 @@
 //! - [`coat`]: h = floor(m/2) + 1, r_i = the h-th smallest of D_i1..D_im (D_ii = 0 counts);
 //!   COAT = argmin_i r_i (lowest index on ties), r_COAT its radius: the smallest ball centred
 //!   at a local estimate that holds a strict majority of them.
-//! - [`dfmr_aggregate`]: S = { j valid : D_COAT,j <= rho r_COAT }; the components of S pooled
-//!   with weights lambda_j w_jk, lambda_j = n_j / sum_{l in S} n_l, reduced to K by
-//!   [`reduce_mm`] started from COAT's estimate.
-//! - Baselines: [`vanilla_aggregate`] (the same reduction over every valid machine) and
-//!   [`medoid`] (argmin_i sum_j D_ij^2).
+//! - [`aggregate`] with an [`Aggregator`]: DFMR(rho) (S = { j valid : D_COAT,j <= rho r_COAT };
+//!   the components of S pooled with weights lambda_j w_jk, lambda_j = n_j / sum_{l in S} n_l,
+//!   reduced to K by [`reduce_mm`] started from COAT's estimate) and the baselines: Vanilla
+//!   (the same reduction over every valid machine), Trim (Vanilla with each MM iteration
+//!   keeping the mass 1 - alpha of smallest cost), COAT's estimate, and the Medoid
+//!   (argmin_i sum_j D_ij^2).
+//! - [`aggregate_messages`]: the same over m wire messages ([`crate::wire`]), decoded and
+//!   validated per machine.
 //!
 //! Byzantine inputs: in aggregation a malformed local estimate is not an error of the call.
-//! Each machine is checked with [`Mixture::new`] and by the self distance |G_i - G_i|, which
+//! A message that is missing or does not decode is rejected with the decoder's status. Each
+//! other machine is checked with [`Mixture::new`] and by the self distance |G_i - G_i|, which
 //! factors every S_a + S_b of the machine (so a covariance that is not positive definite is
 //! caught per machine, with `NotSpd`). A machine that fails is reported in
 //! `machine_status_out` with the status code of the failure, treated as infinitely far from
@@ -32,6 +36,7 @@ use crate::distance::{
 use crate::gmm::{CovKind, Mixture};
 use crate::reduce::{reduce_mm, reduce_mm_work_len, ReduceOptions, ReduceReport};
 use crate::status::{checked_add, checked_mul, ensure_len};
+use crate::wire::decode_into_slots;
 use crate::Status;
 
 /// The majority size h = floor(m/2) + 1 used by [`coat`].
@@ -123,30 +128,48 @@ fn coat_unchecked(distances: &[f64], m: usize, row: &mut [f64]) -> (usize, f64) 
     best
 }
 
-/// What [`dfmr_aggregate`] and [`vanilla_aggregate`] report.
+/// Which aggregator [`aggregate`] runs.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct DfmrReport {
+pub enum Aggregator {
+    /// DFMR(rho): reduce the pooled estimates of the machines within rho r_COAT of COAT
+    /// (rho >= 1 and finite; see [`default_rho`]).
+    Dfmr {
+        /// The filter radius factor.
+        rho: f64,
+    },
+    /// Reduce the pooled estimates of every valid machine.
+    Vanilla,
+    /// The trimmed KL barycentre: reduce the pooled estimates of every valid machine, each MM
+    /// iteration keeping only the input mass 1 - alpha of smallest cost (alpha in [0, 1); the
+    /// DFMR paper's baseline uses 1/2). Overrides `reduce_opts.trim`.
+    Trim {
+        /// The trimmed fraction of mass.
+        alpha: f64,
+    },
+    /// COAT's own estimate.
+    Coat,
+    /// The estimate of the medoid: the valid machine with the smallest sum_j D_ij^2 over the
+    /// valid machines j (lowest index on ties).
+    Medoid,
+}
+
+/// What [`aggregate`] reports.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AggregateReport {
+    /// The machine whose estimate is returned (`Coat`, `Medoid`) or starts the reduction
+    /// (COAT, for `Dfmr`, `Vanilla`, `Trim`); 0-based among all m.
+    pub chosen: usize,
     /// The index of the COAT machine (0-based, among all m).
     pub coat: usize,
     /// r_COAT, the COAT radius (finite).
     pub radius: f64,
-    /// |S|, the number of machines pooled (>= 1).
+    /// The number of machines pooled (1 for `Coat` and `Medoid`).
     pub selected: usize,
     /// The number of machines whose estimate was valid.
     pub valid: usize,
-    /// The report of the final [`reduce_mm`].
+    /// The report of the final [`reduce_mm`]; for `Coat` and `Medoid`, which reduce nothing:
+    /// objective 0, iterations 0, converged, K kept.
     pub reduce: ReduceReport,
-}
-
-/// What [`medoid`] reports.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct MedoidReport {
-    /// The index of the medoid machine (0-based, among all m).
-    pub medoid: usize,
-    /// sum_j D_medoid,j^2 over the valid machines j.
-    pub cost: f64,
-    /// The number of machines whose estimate was valid.
-    pub valid: usize,
 }
 
 /// The workspace of the aggregators, part by part (doubles, in this order).
@@ -211,21 +234,23 @@ impl Layout {
     }
 }
 
-/// Workspace length (doubles) of [`dfmr_aggregate`], [`vanilla_aggregate`] and [`medoid`] for
-/// m machines of K components in dimension d: 3 m + 2 m^2 + m K (1 + d + c) + the largest of
-/// [`l2_pairwise_work_len`]`(m, K, d, kind)`, [`l2_distance_sq_work_len`]`(d, kind, kind)` and
-/// [`reduce_mm_work_len`]`(m K, K, d, kind)`, with c = d d (full) or d (diagonal).
+/// Workspace length (doubles) of [`aggregate`] for m machines of K components in dimension d:
+/// 3 m + 2 m^2 + m K (1 + d + c) + the largest of [`l2_pairwise_work_len`]`(m, K, d, kind)`,
+/// [`l2_distance_sq_work_len`]`(d, kind, kind)` and [`reduce_mm_work_len`]`(m K, K, d, kind)`,
+/// with c = d d (full) or d (diagonal).
 ///
 /// Errors: `ZeroSize` (m, K or d is 0), `SizeOverflow`.
-pub fn dfmr_work_len(m: usize, k: usize, d: usize, kind: CovKind) -> Result<usize, Status> {
+pub fn aggregate_work_len(m: usize, k: usize, d: usize, kind: CovKind) -> Result<usize, Status> {
     Layout::new(m, k, d, kind)?.total()
 }
 
-/// The m concatenated local estimates.
+/// The m concatenated local estimates, and the machines rejected before validation (a
+/// message that did not decode), by status code (0: not rejected).
 struct Stack<'a> {
     weights: &'a [f64],
     means: &'a [f64],
     covs: &'a [f64],
+    rejected: Option<&'a [f64]>,
     k: usize,
     d: usize,
     c: usize,
@@ -243,8 +268,12 @@ impl<'a> Stack<'a> {
         )
     }
 
-    /// Machine i's estimate, checked by [`Mixture::new`] and by its self distance.
+    /// Machine i's estimate, checked by [`Mixture::new`] and by its self distance, unless it
+    /// was rejected already.
     fn check(&self, i: usize, scratch: &mut [f64]) -> Result<Mixture<'a>, Status> {
+        if let Some(code) = self.rejected.map(|r| r[i]).filter(|&c| c != 0.0) {
+            return Err(Status::from_code(code as i32).unwrap_or(Status::BadMessage));
+        }
         let (w, mu, s) = self.machine(i);
         let g = Mixture::new(w, mu, s, self.k, self.d, self.kind)?;
         l2_distance_sq(&g, &g, scratch)?;
@@ -364,208 +393,350 @@ fn prepare(stack: &Stack, m: usize, p: &mut Parts) -> Result<usize, Status> {
     Ok(nv)
 }
 
-/// Validates the shapes shared by the aggregators; returns (c, layout).
-#[allow(clippy::too_many_arguments)]
-fn check_shapes(
-    weights: &[f64],
-    means: &[f64],
-    covs: &[f64],
-    m: usize,
-    k: usize,
-    d: usize,
-    kind: CovKind,
-    machine_status_out: &[i32],
-    weights_out: &[f64],
-    means_out: &[f64],
-    covs_out: &[f64],
-    work: &[f64],
-) -> Result<(usize, Layout), Status> {
-    let layout = Layout::new(m, k, d, kind)?;
-    let c = kind.cov_len(d)?;
-    let mk = checked_mul(m, k)?;
-    ensure_len(weights.len(), mk)?;
-    ensure_len(means.len(), checked_mul(mk, d)?)?;
-    ensure_len(covs.len(), checked_mul(mk, c)?)?;
-    ensure_len(machine_status_out.len(), m)?;
-    ensure_len(weights_out.len(), k)?;
-    ensure_len(means_out.len(), checked_mul(k, d)?)?;
-    ensure_len(covs_out.len(), checked_mul(k, c)?)?;
-    ensure_len(work.len(), layout.total()?)?;
-    Ok((c, layout))
+/// TEMPORARY: moves to reduce.rs.
+fn check_reduce_options(opts: &ReduceOptions) -> Result<(), Status> {
+    let lambda_ok = opts.entropic_lambda >= 0.0 && opts.entropic_lambda.is_finite();
+    let trim_ok = (0.0..1.0).contains(&opts.trim);
+    if opts.tol >= 0.0 && opts.max_iter > 0 && lambda_ok && trim_ok {
+        Ok(())
+    } else {
+        Err(Status::BadParameter)
+    }
 }
 
-/// DFMR: the reduction of the pooled estimates of the machines within rho r_COAT of COAT.
-///
-/// Inputs: the m local estimates concatenated, `weights[m*K]`, `means[m*K*d]`,
-/// `covs[m*K*c]` (c = d d full, d diagonal, as `kind` says); `sample_sizes[m]` (n_j, each
-/// finite and > 0), or `None` for equal sizes; `rho` >= 1 (finite; see [`default_rho`]);
-/// `reduce_opts` for the final [`reduce_mm`].
-///
-/// Each machine is validated (see the [module docs](self)); an invalid one is reported, not an
-/// error. Among the valid machines: the distances D, COAT and r_COAT ([`coat`] over all m,
-/// invalid machines at +inf), S = { j valid : D_COAT,j <= rho r_COAT } (COAT is in S), the
-/// pooled mixture of the |S| K components of S with weights lambda_j w_jk, lambda_j =
-/// n_j / sum_{l in S} n_l (renormalized to sum 1 against rounding), and its reduction to K
-/// components by [`reduce_mm`] started from COAT's estimate.
-///
-/// Outputs, written only on success: `machine_status_out[m]` (0 for a valid machine, else the
-/// [`Status`] code of why its estimate was rejected: `NonFinite`, `Weights`, `NotSpd`, ...),
-/// `selected_out[m]` (1 if the machine is in S, else 0), and the reduced mixture
-/// `weights_out[K]`, `means_out[K*d]`, `covs_out[K*c]` as [`reduce_mm`] writes it (the first
-/// `reduce.kept` components, the rest zero). `work` holds at least
-/// [`dfmr_work_len`]`(m, K, d, kind)` doubles (scratch, never read before written).
-///
-/// Errors: `ZeroSize` (m, K or d is 0), `SizeOverflow`, `BufferTooShort` (an input, output or
-/// `work`), `BadParameter` (`rho` < 1 or not finite, a sample size that is not finite and > 0,
-/// or a bad `reduce_opts`), `NonFinite` (fewer than floor(m/2) + 1 valid machines, or no
-/// finite COAT radius: no honest majority can be certified), any error of [`reduce_mm`] on
-/// the pooled mixture (`NotSpd`, `NonFinite`).
-#[allow(clippy::too_many_arguments)]
-pub fn dfmr_aggregate(
-    weights: &[f64],
-    means: &[f64],
-    covs: &[f64],
-    m: usize,
-    k: usize,
-    d: usize,
-    kind: CovKind,
-    sample_sizes: Option<&[f64]>,
-    rho: f64,
+/// Checks what does not depend on the data: the method's parameter, the reduction options and
+/// the sample sizes.
+fn check_parameters(
+    method: Aggregator,
     reduce_opts: &ReduceOptions,
-    machine_status_out: &mut [i32],
-    selected_out: &mut [u8],
-    weights_out: &mut [f64],
-    means_out: &mut [f64],
-    covs_out: &mut [f64],
-    work: &mut [f64],
-) -> Result<DfmrReport, Status> {
-    if !(rho >= 1.0 && rho.is_finite()) {
+    m: usize,
+    sample_sizes: Option<&[f64]>,
+) -> Result<(), Status> {
+    let method_ok = match method {
+        Aggregator::Dfmr { rho } => rho >= 1.0 && rho.is_finite(),
+        Aggregator::Trim { alpha } => (0.0..1.0).contains(&alpha),
+        Aggregator::Vanilla | Aggregator::Coat | Aggregator::Medoid => true,
+    };
+    if !method_ok {
         return Err(Status::BadParameter);
     }
-    pooled_reduce(
-        Stack::from_parts(weights, means, covs, k, d, kind)?,
-        m,
-        sample_sizes,
-        Some(rho),
-        reduce_opts,
-        machine_status_out,
-        selected_out,
-        weights_out,
-        means_out,
-        covs_out,
-        work,
-    )
-}
-
-/// Vanilla: the reduction of the pooled estimates of every valid machine, started from COAT's
-/// estimate.
-///
-/// The same inputs, outputs, workspace ([`dfmr_work_len`]) and errors as [`dfmr_aggregate`]
-/// without `rho`: S is every valid machine (`selected_out` marks them all, and
-/// `selected == valid` in the report). The honest-majority requirement stays, since the
-/// reduction starts from COAT's estimate.
-#[allow(clippy::too_many_arguments)]
-pub fn vanilla_aggregate(
-    weights: &[f64],
-    means: &[f64],
-    covs: &[f64],
-    m: usize,
-    k: usize,
-    d: usize,
-    kind: CovKind,
-    sample_sizes: Option<&[f64]>,
-    reduce_opts: &ReduceOptions,
-    machine_status_out: &mut [i32],
-    selected_out: &mut [u8],
-    weights_out: &mut [f64],
-    means_out: &mut [f64],
-    covs_out: &mut [f64],
-    work: &mut [f64],
-) -> Result<DfmrReport, Status> {
-    pooled_reduce(
-        Stack::from_parts(weights, means, covs, k, d, kind)?,
-        m,
-        sample_sizes,
-        None,
-        reduce_opts,
-        machine_status_out,
-        selected_out,
-        weights_out,
-        means_out,
-        covs_out,
-        work,
-    )
-}
-
-impl<'a> Stack<'a> {
-    fn from_parts(
-        weights: &'a [f64],
-        means: &'a [f64],
-        covs: &'a [f64],
-        k: usize,
-        d: usize,
-        kind: CovKind,
-    ) -> Result<Self, Status> {
-        Ok(Stack {
-            weights,
-            means,
-            covs,
-            k,
-            d,
-            c: kind.cov_len(d)?,
-            kind,
-        })
-    }
-}
-
-/// DFMR (`rho` = Some) or vanilla (`rho` = None).
-#[allow(clippy::too_many_arguments)]
-fn pooled_reduce(
-    stack: Stack,
-    m: usize,
-    sample_sizes: Option<&[f64]>,
-    rho: Option<f64>,
-    reduce_opts: &ReduceOptions,
-    machine_status_out: &mut [i32],
-    selected_out: &mut [u8],
-    weights_out: &mut [f64],
-    means_out: &mut [f64],
-    covs_out: &mut [f64],
-    work: &mut [f64],
-) -> Result<DfmrReport, Status> {
-    let (k, d, kind) = (stack.k, stack.d, stack.kind);
-    let (c, layout) = check_shapes(
-        stack.weights,
-        stack.means,
-        stack.covs,
-        m,
-        k,
-        d,
-        kind,
-        machine_status_out,
-        weights_out,
-        means_out,
-        covs_out,
-        work,
-    )?;
-    ensure_len(selected_out.len(), m)?;
+    check_reduce_options(reduce_opts)?;
     if let Some(n) = sample_sizes {
         ensure_len(n.len(), m)?;
         if !n[..m].iter().all(|&v| v > 0.0 && v.is_finite()) {
             return Err(Status::BadParameter);
         }
     }
-    // The checks of reduce_mm, made before any work (NaN fails every comparison).
-    let lambda_ok = reduce_opts.entropic_lambda >= 0.0 && reduce_opts.entropic_lambda.is_finite();
-    let tol_ok = reduce_opts.tol >= 0.0;
-    if !tol_ok || reduce_opts.max_iter == 0 || !lambda_ok {
-        return Err(Status::BadParameter);
+    Ok(())
+}
+
+/// Aggregates m local estimates into one K-component mixture with `method`.
+///
+/// Inputs: the m local estimates concatenated, `weights[m*K]`, `means[m*K*d]`,
+/// `covs[m*K*c]` (c = d d full, d diagonal, as `kind` says); `sample_sizes[m]` (n_j, each
+/// finite and > 0), or `None` for equal sizes; `reduce_opts` for the final [`reduce_mm`]
+/// (`Dfmr`, `Vanilla`, `Trim`).
+///
+/// Each machine is validated (see the [module docs](self)); an invalid one is reported, not an
+/// error. Among the valid machines: the distances D and COAT with r_COAT ([`coat`] over all m,
+/// invalid machines at +inf), then by `method`:
+/// - `Dfmr { rho }`: S = { j valid : D_COAT,j <= rho r_COAT } (COAT is in S);
+/// - `Vanilla`, `Trim`: S = every valid machine;
+///
+/// the pooled mixture of the |S| K components of S with weights lambda_j w_jk,
+/// lambda_j = n_j / sum_{l in S} n_l (renormalized to sum 1 against rounding), reduced to K
+/// components by [`reduce_mm`] started from COAT's estimate (`Trim`: with `trim` = alpha);
+/// - `Coat`, `Medoid`: that machine's estimate, copied.
+///
+/// Every method needs an honest majority: floor(m/2) + 1 valid machines and a finite COAT
+/// radius.
+///
+/// Outputs, written only on success: `machine_status_out[m]` (0 for a valid machine, else the
+/// [`Status`] code of why its estimate was rejected: `NonFinite`, `Weights`, `NotSpd`, ...),
+/// `selected_out[m]` (1 if the machine's estimate is in the result: S, or the chosen machine,
+/// else 0), and the mixture `weights_out[K]`, `means_out[K*d]`, `covs_out[K*c]` (after a
+/// reduction: the first `reduce.kept` components, the rest zero). `work` holds at least
+/// [`aggregate_work_len`]`(m, K, d, kind)` doubles (scratch, never read before written).
+///
+/// Errors: `ZeroSize` (m, K or d is 0), `SizeOverflow`, `BufferTooShort` (an input, output or
+/// `work`), `BadParameter` (`rho` < 1 or not finite, `alpha` outside [0, 1), a sample size
+/// that is not finite and > 0, or a bad `reduce_opts`), `NonFinite` (fewer than floor(m/2) + 1
+/// valid machines, or no finite COAT radius: no honest majority can be certified), any error
+/// of [`reduce_mm`] on the pooled mixture (`NotSpd`, `NonFinite`).
+#[allow(clippy::too_many_arguments)]
+pub fn aggregate(
+    method: Aggregator,
+    weights: &[f64],
+    means: &[f64],
+    covs: &[f64],
+    m: usize,
+    k: usize,
+    d: usize,
+    kind: CovKind,
+    sample_sizes: Option<&[f64]>,
+    reduce_opts: &ReduceOptions,
+    machine_status_out: &mut [i32],
+    selected_out: &mut [u8],
+    weights_out: &mut [f64],
+    means_out: &mut [f64],
+    covs_out: &mut [f64],
+    work: &mut [f64],
+) -> Result<AggregateReport, Status> {
+    let layout = Layout::new(m, k, d, kind)?;
+    let c = kind.cov_len(d)?;
+    let mk = checked_mul(m, k)?;
+    ensure_len(weights.len(), mk)?;
+    ensure_len(means.len(), checked_mul(mk, d)?)?;
+    ensure_len(covs.len(), checked_mul(mk, c)?)?;
+    check_outputs(
+        m,
+        k,
+        d,
+        c,
+        machine_status_out,
+        selected_out,
+        weights_out,
+        means_out,
+        covs_out,
+    )?;
+    ensure_len(work.len(), layout.total()?)?;
+    check_parameters(method, reduce_opts, m, sample_sizes)?;
+    let stack = Stack {
+        weights,
+        means,
+        covs,
+        rejected: None,
+        k,
+        d,
+        c,
+        kind,
+    };
+    let mut parts = Parts::split(&layout, work);
+    run(
+        method,
+        &stack,
+        m,
+        sample_sizes,
+        reduce_opts,
+        &mut parts,
+        machine_status_out,
+        selected_out,
+        weights_out,
+        means_out,
+        covs_out,
+    )
+}
+
+/// Checks the output lengths shared by [`aggregate`] and [`aggregate_messages`].
+#[allow(clippy::too_many_arguments)]
+fn check_outputs(
+    m: usize,
+    k: usize,
+    d: usize,
+    c: usize,
+    machine_status_out: &[i32],
+    selected_out: &[u8],
+    weights_out: &[f64],
+    means_out: &[f64],
+    covs_out: &[f64],
+) -> Result<(), Status> {
+    ensure_len(machine_status_out.len(), m)?;
+    ensure_len(selected_out.len(), m)?;
+    ensure_len(weights_out.len(), k)?;
+    ensure_len(means_out.len(), checked_mul(k, d)?)?;
+    ensure_len(covs_out.len(), checked_mul(k, c)?)
+}
+
+/// The part of the workspace of [`aggregate_messages`] before [`aggregate`]'s: the decoded
+/// estimates m K (1 + d + c), their sample sizes m, the decoding statuses m, and the
+/// decoder's scratch d d (full) or 0 (diagonal).
+fn decoded_len(m: usize, k: usize, d: usize, kind: CovKind) -> Result<usize, Status> {
+    let per_machine = checked_add(checked_add(1, d)?, kind.cov_len(d)?)?;
+    let estimates = checked_mul(checked_mul(m, k)?, per_machine)?;
+    let scratch = match kind {
+        CovKind::Full => checked_mul(d, d)?,
+        CovKind::Diag => 0,
+    };
+    checked_add(checked_add(estimates, checked_mul(2, m)?)?, scratch)
+}
+
+/// Workspace length (doubles) of [`aggregate_messages`]: m K (1 + d + c) + 2 m + (d d for
+/// full covariances) + [`aggregate_work_len`]`(m, K, d, kind)`.
+///
+/// Errors: `ZeroSize` (m, K or d is 0), `SizeOverflow`.
+pub fn aggregate_messages_work_len(
+    m: usize,
+    k: usize,
+    d: usize,
+    kind: CovKind,
+) -> Result<usize, Status> {
+    checked_add(
+        aggregate_work_len(m, k, d, kind)?,
+        decoded_len(m, k, d, kind)?,
+    )
+}
+
+/// [`aggregate`] over m wire messages (see [`crate::wire`]), one per machine.
+///
+/// `messages(i)` gives machine i's message for i in 0..m, or `None` if it sent none. Each
+/// message is decoded and validated for the expected shape (K, d, `kind`); a missing message
+/// (status `NullPointer`), one that does not decode (`BadMessage`, `ShapeMismatch`,
+/// `NonFinite`, `Weights`, `NotSpd`) or one whose estimate fails the aggregator's own checks
+/// is a Byzantine input: excluded, reported in `machine_status_out`, and the aggregation goes
+/// on. The sample sizes n_j are the messages' own. `method`, `reduce_opts`, the outputs and
+/// the errors are those of [`aggregate`] (with `sample_sizes` taken from the messages);
+/// `work` holds at least [`aggregate_messages_work_len`]`(m, K, d, kind)` doubles.
+#[allow(clippy::too_many_arguments)]
+pub fn aggregate_messages<'a>(
+    method: Aggregator,
+    messages: &dyn Fn(usize) -> Option<&'a [u8]>,
+    m: usize,
+    k: usize,
+    d: usize,
+    kind: CovKind,
+    reduce_opts: &ReduceOptions,
+    machine_status_out: &mut [i32],
+    selected_out: &mut [u8],
+    weights_out: &mut [f64],
+    means_out: &mut [f64],
+    covs_out: &mut [f64],
+    work: &mut [f64],
+) -> Result<AggregateReport, Status> {
+    let layout = Layout::new(m, k, d, kind)?;
+    let c = kind.cov_len(d)?;
+    check_outputs(
+        m,
+        k,
+        d,
+        c,
+        machine_status_out,
+        selected_out,
+        weights_out,
+        means_out,
+        covs_out,
+    )?;
+    let decoded = decoded_len(m, k, d, kind)?;
+    ensure_len(work.len(), checked_add(decoded, layout.total()?)?)?;
+    check_parameters(method, reduce_opts, m, None)?;
+
+    let (decoded, work) = work.split_at_mut(decoded);
+    let (weights, rest) = decoded.split_at_mut(m * k);
+    let (means, rest) = rest.split_at_mut(m * k * d);
+    let (covs, rest) = rest.split_at_mut(m * k * c);
+    let (sizes, rest) = rest.split_at_mut(m);
+    let (rejected, scratch) = rest.split_at_mut(m);
+    let (kd, kc) = (k * d, k * c);
+    for i in 0..m {
+        let outcome = match messages(i) {
+            None => Err(Status::NullPointer),
+            Some(bytes) => decode_into_slots(
+                bytes,
+                k,
+                d,
+                kind,
+                &mut weights[i * k..(i + 1) * k],
+                &mut means[i * kd..(i + 1) * kd],
+                &mut covs[i * kc..(i + 1) * kc],
+                scratch,
+            ),
+        };
+        (sizes[i], rejected[i]) = match outcome {
+            // n >= 1; as f64 it is finite and > 0 (rounded above 2^53).
+            Ok(n) => (n as f64, 0.0),
+            Err(e) => (1.0, f64::from(e.code())),
+        };
     }
-    let mut p = Parts::split(&layout, work);
-    let valid = prepare(&stack, m, &mut p)?;
+    let stack = Stack {
+        weights,
+        means,
+        covs,
+        rejected: Some(rejected),
+        k,
+        d,
+        c,
+        kind,
+    };
+    let mut parts = Parts::split(&layout, work);
+    run(
+        method,
+        &stack,
+        m,
+        Some(sizes),
+        reduce_opts,
+        &mut parts,
+        machine_status_out,
+        selected_out,
+        weights_out,
+        means_out,
+        covs_out,
+    )
+}
+
+/// The aggregation proper, on checked sizes, buffers and parameters.
+#[allow(clippy::too_many_arguments)]
+fn run(
+    method: Aggregator,
+    stack: &Stack,
+    m: usize,
+    sample_sizes: Option<&[f64]>,
+    reduce_opts: &ReduceOptions,
+    p: &mut Parts,
+    machine_status_out: &mut [i32],
+    selected_out: &mut [u8],
+    weights_out: &mut [f64],
+    means_out: &mut [f64],
+    covs_out: &mut [f64],
+) -> Result<AggregateReport, Status> {
+    let (k, d, c, kind) = (stack.k, stack.d, stack.c, stack.kind);
+    let valid = prepare(stack, m, p)?;
     let (coat_index, radius) = coat_unchecked(p.dist, m, p.row);
     if valid < majority(m) || !radius.is_finite() {
         return Err(Status::NonFinite);
+    }
+    let is_valid = |status: &[f64], i: usize| status[i] == 0.0;
+
+    // Methods that return one machine's estimate.
+    let pick = match method {
+        Aggregator::Coat => Some(coat_index),
+        Aggregator::Medoid => {
+            let mut best = (0, f64::INFINITY);
+            for i in (0..m).filter(|&i| is_valid(p.status, i)) {
+                let row = &p.dist[i * m..(i + 1) * m];
+                let cost: f64 = (0..m)
+                    .filter(|&j| is_valid(p.status, j))
+                    .map(|j| row[j] * row[j])
+                    .sum();
+                if cost < best.1 {
+                    best = (i, cost);
+                }
+            }
+            // COAT's sum is finite (a finite radius), so some sum is.
+            Some(best.0)
+        }
+        Aggregator::Dfmr { .. } | Aggregator::Vanilla | Aggregator::Trim { .. } => None,
+    };
+    if let Some(chosen) = pick {
+        let (w, mu, s) = stack.machine(chosen);
+        weights_out[..k].copy_from_slice(w);
+        means_out[..k * d].copy_from_slice(mu);
+        covs_out[..k * c].copy_from_slice(s);
+        for i in 0..m {
+            machine_status_out[i] = p.status[i] as i32;
+            selected_out[i] = u8::from(i == chosen);
+        }
+        return Ok(AggregateReport {
+            chosen,
+            coat: coat_index,
+            radius,
+            selected: 1,
+            valid,
+            reduce: ReduceReport {
+                objective: 0.0,
+                iterations: 0,
+                converged: true,
+                kept: k,
+            },
+        });
     }
 
     // S and the total sample size over S.
@@ -573,7 +744,11 @@ fn pooled_reduce(
     let row = &p.dist[coat_index * m..(coat_index + 1) * m];
     let mut total_n = 0.0;
     for (i, &d_coat_i) in row.iter().enumerate() {
-        let keep = p.status[i] == 0.0 && rho.is_none_or(|rho| d_coat_i <= rho * radius);
+        let keep = is_valid(p.status, i)
+            && match method {
+                Aggregator::Dfmr { rho } => d_coat_i <= rho * radius,
+                _ => true,
+            };
         p.selected[i] = if keep { 1.0 } else { 0.0 };
         if keep {
             total_n += size(i);
@@ -584,7 +759,7 @@ fn pooled_reduce(
     let (kd, kc) = (k * d, k * c);
     let (mut ci, mut s) = (0, 0);
     for i in 0..m {
-        if p.status[i] != 0.0 {
+        if !is_valid(p.status, i) {
             continue;
         }
         if p.selected[i] == 1.0 {
@@ -614,10 +789,17 @@ fn pooled_reduce(
     )?;
     let (w0, mu0, s0) = stack.machine(coat_index);
     let init = Mixture::new(w0, mu0, s0, k, d, kind)?;
+    let opts = match method {
+        Aggregator::Trim { alpha } => ReduceOptions {
+            trim: alpha,
+            ..*reduce_opts
+        },
+        _ => *reduce_opts,
+    };
     let reduce = reduce_mm(
         &input,
         &init,
-        reduce_opts,
+        &opts,
         weights_out,
         means_out,
         covs_out,
@@ -628,81 +810,12 @@ fn pooled_reduce(
         machine_status_out[i] = p.status[i] as i32;
         selected_out[i] = u8::from(p.selected[i] == 1.0);
     }
-    Ok(DfmrReport {
+    Ok(AggregateReport {
+        chosen: coat_index,
         coat: coat_index,
         radius,
         selected: s,
         valid,
         reduce,
-    })
-}
-
-/// Medoid: the valid machine with the smallest sum_j D_ij^2 over the valid machines j (lowest
-/// index on ties); its estimate is copied to the outputs.
-///
-/// The same inputs as [`dfmr_aggregate`] (without sample sizes, `rho` and reduction options),
-/// the same per-machine validation, and the same workspace ([`dfmr_work_len`]). Outputs,
-/// written only on success: `machine_status_out[m]` (0 or the rejection status code),
-/// `weights_out[K]`, `means_out[K*d]`, `covs_out[K*c]`.
-///
-/// Errors: `ZeroSize`, `SizeOverflow`, `BufferTooShort` (an input, output or `work`),
-/// `NonFinite` (no valid machine, or every valid machine has an infinite sum).
-#[allow(clippy::too_many_arguments)]
-pub fn medoid(
-    weights: &[f64],
-    means: &[f64],
-    covs: &[f64],
-    m: usize,
-    k: usize,
-    d: usize,
-    kind: CovKind,
-    machine_status_out: &mut [i32],
-    weights_out: &mut [f64],
-    means_out: &mut [f64],
-    covs_out: &mut [f64],
-    work: &mut [f64],
-) -> Result<MedoidReport, Status> {
-    let stack = Stack::from_parts(weights, means, covs, k, d, kind)?;
-    let (c, layout) = check_shapes(
-        weights,
-        means,
-        covs,
-        m,
-        k,
-        d,
-        kind,
-        machine_status_out,
-        weights_out,
-        means_out,
-        covs_out,
-        work,
-    )?;
-    let mut p = Parts::split(&layout, work);
-    let valid = prepare(&stack, m, &mut p)?;
-    let mut best = (0, f64::INFINITY);
-    for i in (0..m).filter(|&i| p.status[i] == 0.0) {
-        let row = &p.dist[i * m..(i + 1) * m];
-        let cost: f64 = (0..m)
-            .filter(|&j| p.status[j] == 0.0)
-            .map(|j| row[j] * row[j])
-            .sum();
-        if cost < best.1 {
-            best = (i, cost);
-        }
-    }
-    if !best.1.is_finite() {
-        return Err(Status::NonFinite);
-    }
-    let (w, mu, s) = stack.machine(best.0);
-    weights_out[..k].copy_from_slice(w);
-    means_out[..k * d].copy_from_slice(mu);
-    covs_out[..k * c].copy_from_slice(s);
-    for (out, &code) in machine_status_out.iter_mut().zip(p.status.iter()) {
-        *out = code as i32;
-    }
-    Ok(MedoidReport {
-        medoid: best.0,
-        cost: best.1,
-        valid,
     })
 }

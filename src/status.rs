@@ -29,6 +29,12 @@ pub enum Status {
     NotSpd = 8,
     /// Mixture weights are negative or do not sum to 1 (within 1e-9).
     Weights = 9,
+    /// A wire message is malformed: bad magic, unknown version, bad field, wrong length
+    /// (truncated or with trailing bytes) or a checksum mismatch.
+    BadMessage = 10,
+    /// A wire message is well formed but its shape (K, d or covariance kind) is not the one
+    /// expected.
+    ShapeMismatch = 11,
     /// A Rust panic was caught at the C boundary: a bug in mixkern, please report it.
     Panic = 99,
 }
@@ -54,6 +60,12 @@ impl Status {
                 c"a matrix is not symmetric positive definite (singular or indefinite)"
             }
             Status::Weights => c"mixture weights are negative or do not sum to 1",
+            Status::BadMessage => {
+                c"a wire message is malformed (magic, version, field, length or checksum)"
+            }
+            Status::ShapeMismatch => {
+                c"a wire message has another shape (K, d or covariance kind) than expected"
+            }
             Status::Panic => {
                 c"internal error: a panic was caught at the C boundary (a mixkern bug)"
             }
@@ -73,6 +85,8 @@ impl Status {
             7 => Status::BadParameter,
             8 => Status::NotSpd,
             9 => Status::Weights,
+            10 => Status::BadMessage,
+            11 => Status::ShapeMismatch,
             99 => Status::Panic,
             _ => return None,
         })
@@ -120,6 +134,8 @@ mod tests {
             Status::BadParameter,
             Status::NotSpd,
             Status::Weights,
+            Status::BadMessage,
+            Status::ShapeMismatch,
             Status::Panic,
         ];
         for (i, a) in all.iter().enumerate() {

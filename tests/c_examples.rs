@@ -158,3 +158,60 @@ fn local_fit_example() {
         "L2 to truth {c_l2} vs the truth's scale {scale}"
     );
 }
+
+/// The value of `name=` in a line of `key=value` pairs.
+fn pair(line: &str, name: &str) -> f64 {
+    line.split_whitespace()
+        .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+        .unwrap_or_else(|| panic!("no {name}= in {line:?}"))
+        .parse()
+        .expect("a number")
+}
+
+#[test]
+fn edge_aggregate_example() {
+    use mixkern::Status;
+    let exe = common::build_c_program(
+        &common::root().join("c_examples/edge_aggregate.c"),
+        "edge_aggregate",
+    );
+    let out = common::run(&exe);
+    let l2 = |method: &str| pair(&common::field(&out, &format!("{method}:")), "l2_to_truth");
+
+    // How each machine was treated: the two broken messages are reported with their reason;
+    // every parameter attack decodes (it is a valid mixture) but is left outside the filter.
+    let mut honest = 0;
+    for node in 0..20 {
+        let line = common::field(&out, &format!("node {node:2}:"));
+        let role = line.split_whitespace().next().unwrap();
+        let status = pair(&line, "status") as i32;
+        let selected = pair(&line, "selected");
+        let want_status = match role {
+            "corrupted" => Status::BadMessage.code(),
+            "missing" => Status::NullPointer.code(),
+            _ => 0,
+        };
+        assert_eq!(status, want_status, "node {node} ({role}):\n{out}");
+        assert_eq!(
+            selected,
+            f64::from(u8::from(role == "honest")),
+            "node {node}:\n{out}"
+        );
+        honest += usize::from(role == "honest");
+    }
+    let dfmr = common::field(&out, "dfmr:");
+    assert_eq!(pair(&dfmr, "pooled") as usize, honest);
+    assert_eq!(pair(&dfmr, "valid"), 18.0);
+
+    // The ordering the method promises: DFMR as good as the oracle (here it pools exactly the
+    // honest nodes, so equal up to rounding), better than any single estimate (COAT, Medoid),
+    // and Vanilla, which pools the attacks too, far worse.
+    let (dfmr, oracle) = (l2("dfmr"), l2("oracle"));
+    assert!(
+        dfmr <= 1.1 * oracle,
+        "DFMR {dfmr} vs oracle {oracle}\n{out}"
+    );
+    assert!(dfmr < l2("coat") && dfmr < l2("medoid"), "{out}");
+    assert!(l2("vanilla") > 10.0 * dfmr, "{out}");
+    assert!(l2("trim") > dfmr, "{out}");
+}

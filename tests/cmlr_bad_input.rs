@@ -964,7 +964,7 @@ impl Call for Posteriors {
 // Statuses, version, options, workspace queries.
 // ---------------------------------------------------------------------------------------------
 
-const ALL_STATUSES: [Status; 11] = [
+const ALL_STATUSES: [Status; 13] = [
     Status::Ok,
     Status::NullPointer,
     Status::ZeroSize,
@@ -975,6 +975,8 @@ const ALL_STATUSES: [Status; 11] = [
     Status::BadParameter,
     Status::NotSpd,
     Status::Weights,
+    Status::BadMessage,
+    Status::ShapeMismatch,
     Status::Panic,
 ];
 
@@ -1010,7 +1012,7 @@ fn status_str_gives_a_distinct_message_per_code_and_never_null() {
         );
         seen.push(msg);
     }
-    for code in [-1, 10, 42, 98, 100, 1000, i32::MIN, i32::MAX] {
+    for code in [-1, 12, 42, 98, 100, 1000, i32::MIN, i32::MAX] {
         assert_eq!(message(code), UNKNOWN_MESSAGE, "code {code}");
     }
     // The pointer is static: two calls give the same address.

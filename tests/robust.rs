@@ -3,7 +3,7 @@
 //! invariance to the order of the machines, the fixed point at identical honest machines, and
 //! the no-majority error with untouched outputs.
 //!
-//! Every run uses a NaN-filled workspace of exactly `dfmr_work_len` doubles.
+//! Every run uses a NaN-filled workspace of exactly `aggregate_work_len` doubles.
 
 #![allow(clippy::needless_range_loop)] // indices name machines across parallel arrays
 
@@ -12,8 +12,7 @@ use mixkern::gmm::{CovKind, Mixture};
 use mixkern::reduce::ReduceOptions;
 use mixkern::rng::Rng;
 use mixkern::robust::{
-    coat, coat_work_len, default_rho, dfmr_aggregate, dfmr_work_len, medoid, vanilla_aggregate,
-    DfmrReport,
+    aggregate, aggregate_work_len, coat, coat_work_len, default_rho, AggregateReport, Aggregator,
 };
 use mixkern::Status;
 
@@ -122,7 +121,7 @@ fn attacked(seed: u64) -> (Machines, Vec<bool>) {
 
 /// Outputs of an aggregation.
 struct Out {
-    report: DfmrReport,
+    report: AggregateReport,
     status: Vec<i32>,
     selected: Vec<u8>,
     w: Vec<f64>,
@@ -131,7 +130,7 @@ struct Out {
 }
 
 fn run(ms: &Machines, rho: Option<f64>) -> Result<Out, Status> {
-    let mut work = vec![f64::NAN; dfmr_work_len(ms.m, K, D, CovKind::Full).unwrap()];
+    let mut work = vec![f64::NAN; aggregate_work_len(ms.m, K, D, CovKind::Full).unwrap()];
     let mut status = vec![-7; ms.m];
     let mut selected = vec![9; ms.m];
     let (mut w, mut mu, mut cov) = (
@@ -141,7 +140,8 @@ fn run(ms: &Machines, rho: Option<f64>) -> Result<Out, Status> {
     );
     let opts = ReduceOptions::default();
     let report = match rho {
-        Some(rho) => dfmr_aggregate(
+        Some(rho) => aggregate(
+            Aggregator::Dfmr { rho },
             &ms.w,
             &ms.mu,
             &ms.cov,
@@ -150,7 +150,6 @@ fn run(ms: &Machines, rho: Option<f64>) -> Result<Out, Status> {
             D,
             CovKind::Full,
             None,
-            rho,
             &opts,
             &mut status,
             &mut selected,
@@ -159,7 +158,8 @@ fn run(ms: &Machines, rho: Option<f64>) -> Result<Out, Status> {
             &mut cov,
             &mut work,
         ),
-        None => vanilla_aggregate(
+        None => aggregate(
+            Aggregator::Vanilla,
             &ms.w,
             &ms.mu,
             &ms.cov,
@@ -332,14 +332,16 @@ fn byzantine_case(seed: u64) {
 #[test]
 fn medoid_is_an_honest_machine_copied_bitwise() {
     let (ms, honest_flags) = attacked(12);
-    let mut work = vec![f64::NAN; dfmr_work_len(ms.m, K, D, CovKind::Full).unwrap()];
+    let mut work = vec![f64::NAN; aggregate_work_len(ms.m, K, D, CovKind::Full).unwrap()];
     let mut status = vec![-7; ms.m];
+    let mut selected = vec![9; ms.m];
     let (mut w, mut mu, mut cov) = (
         vec![f64::NAN; K],
         vec![f64::NAN; K * D],
         vec![f64::NAN; K * C],
     );
-    let rep = medoid(
+    let rep = aggregate(
+        Aggregator::Medoid,
         &ms.w,
         &ms.mu,
         &ms.cov,
@@ -347,18 +349,21 @@ fn medoid_is_an_honest_machine_copied_bitwise() {
         K,
         D,
         CovKind::Full,
+        None,
+        &ReduceOptions::default(),
         &mut status,
+        &mut selected,
         &mut w,
         &mut mu,
         &mut cov,
         &mut work,
     )
     .unwrap();
-    assert!(honest_flags[rep.medoid]);
+    assert!(honest_flags[rep.chosen]);
     assert_eq!(rep.valid, 8);
     assert_eq!(status[3], Status::NonFinite.code());
     assert_eq!(status[5], Status::NotSpd.code());
-    let i = rep.medoid;
+    let i = rep.chosen;
     assert_eq!(w, ms.w[i * K..(i + 1) * K]);
     assert_eq!(mu, ms.mu[i * K * D..(i + 1) * K * D]);
     assert_eq!(cov, ms.cov[i * K * C..(i + 1) * K * C]);
@@ -428,7 +433,7 @@ fn too_few_valid_machines_is_an_error_with_untouched_outputs() {
         ms.push(&w, &tmu, &tcov);
     }
     let sentinel = f64::from_bits(0x7ff8_dead_beef_0001);
-    let mut work = vec![f64::NAN; dfmr_work_len(ms.m, K, D, CovKind::Full).unwrap()];
+    let mut work = vec![f64::NAN; aggregate_work_len(ms.m, K, D, CovKind::Full).unwrap()];
     let mut status = vec![-7; 5];
     let mut selected = vec![9; 5];
     let (mut w, mut mu, mut cov) = (
@@ -439,7 +444,8 @@ fn too_few_valid_machines_is_an_error_with_untouched_outputs() {
     let opts = ReduceOptions::default();
     for rho in [Some(1.0), None] {
         let r = match rho {
-            Some(rho) => dfmr_aggregate(
+            Some(rho) => aggregate(
+                Aggregator::Dfmr { rho },
                 &ms.w,
                 &ms.mu,
                 &ms.cov,
@@ -448,7 +454,6 @@ fn too_few_valid_machines_is_an_error_with_untouched_outputs() {
                 D,
                 CovKind::Full,
                 None,
-                rho,
                 &opts,
                 &mut status,
                 &mut selected,
@@ -457,7 +462,8 @@ fn too_few_valid_machines_is_an_error_with_untouched_outputs() {
                 &mut cov,
                 &mut work,
             ),
-            None => vanilla_aggregate(
+            None => aggregate(
+                Aggregator::Vanilla,
                 &ms.w,
                 &ms.mu,
                 &ms.cov,
@@ -488,7 +494,8 @@ fn too_few_valid_machines_is_an_error_with_untouched_outputs() {
         (f64::NAN, None),
         (1.0, Some([1.0, 1.0, 0.0, 1.0, 1.0])),
     ] {
-        let r = dfmr_aggregate(
+        let r = aggregate(
+            Aggregator::Dfmr { rho },
             &ms.w,
             &ms.mu,
             &ms.cov,
@@ -497,7 +504,6 @@ fn too_few_valid_machines_is_an_error_with_untouched_outputs() {
             D,
             CovKind::Full,
             sizes.as_ref().map(|s| &s[..]),
-            rho,
             &opts,
             &mut status,
             &mut selected,
@@ -522,10 +528,11 @@ fn sample_sizes_weight_the_pool() {
         ms.push(&w, &tmu, &tcov);
     }
     let sizes = [1.0, 3.0, 4.0];
-    let mut work = vec![f64::NAN; dfmr_work_len(3, K, D, CovKind::Full).unwrap()];
+    let mut work = vec![f64::NAN; aggregate_work_len(3, K, D, CovKind::Full).unwrap()];
     let (mut status, mut selected) = (vec![0; 3], vec![0; 3]);
     let (mut w, mut mu, mut cov) = (vec![0.0; K], vec![0.0; K * D], vec![0.0; K * C]);
-    let rep = dfmr_aggregate(
+    let rep = aggregate(
+        Aggregator::Dfmr { rho: 100.0 },
         &ms.w,
         &ms.mu,
         &ms.cov,
@@ -534,7 +541,6 @@ fn sample_sizes_weight_the_pool() {
         D,
         CovKind::Full,
         Some(&sizes),
-        100.0,
         &ReduceOptions::default(),
         &mut status,
         &mut selected,

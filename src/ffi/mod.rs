@@ -17,11 +17,15 @@ use core::ffi::c_char;
 mod cmlr;
 mod distance;
 mod gmm;
+mod reduce;
+mod robust;
+mod wire;
 pub use cmlr::*;
-#[allow(unused_imports)] // filled in with the kernels
 pub use distance::*;
-#[allow(unused_imports)] // filled in with the kernels
 pub use gmm::*;
+pub use reduce::*;
+pub use robust::*;
+pub use wire::*;
 
 /// Covariance kind: full d x d symmetric positive definite matrices, row-major (d*d doubles
 /// per component).

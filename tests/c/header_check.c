@@ -9,7 +9,8 @@ int header_check(void) {
     int32_t codes[] = {MK_STATUS_OK,          MK_STATUS_NULL_POINTER, MK_STATUS_ZERO_SIZE,
                        MK_STATUS_SIZE_OVERFLOW, MK_STATUS_BUFFER_TOO_SHORT,
                        MK_STATUS_NODE_SIZES,  MK_STATUS_NON_FINITE,   MK_STATUS_BAD_PARAMETER,
-                       MK_STATUS_NOT_SPD,     MK_STATUS_WEIGHTS,      MK_STATUS_PANIC};
+                       MK_STATUS_NOT_SPD,     MK_STATUS_WEIGHTS,      MK_STATUS_BAD_MESSAGE,
+                       MK_STATUS_SHAPE_MISMATCH, MK_STATUS_PANIC};
     mk_cmlr_options options = mk_cmlr_options_default();
     mk_cmlr_report report;
     report.iterations = 0;
@@ -27,6 +28,18 @@ int header_check(void) {
     gmm_options.init = MK_GMM_INIT_KMEANSPP;
     gmm_options.init = MK_GMM_INIT_PARAMS;
     gmm_options.init = MK_GMM_INIT_RESPONSIBILITIES;
+    mk_aggregate_options agg_options = mk_aggregate_options_default();
+    mk_reduce_options reduce_options = mk_reduce_options_default();
+    mk_aggregate_report agg_report;
+    mk_reduce_report reduce_report;
+    agg_report.reduce.kept = 0;
+    reduce_report.kept = 0;
+    agg_options.method = MK_AGG_DFMR;
+    agg_options.method = MK_AGG_VANILLA;
+    agg_options.method = MK_AGG_TRIM;
+    agg_options.method = MK_AGG_COAT;
+    agg_options.method = MK_AGG_MEDOID;
+    agg_options.reduce = reduce_options;
     const char *message = mk_status_str(codes[1]);
     const char *version = mk_version();
     size_t work = mk_cmlr_fit_work_len(1, 1) + mk_cmlr_init_work_len(1) +
@@ -34,7 +47,10 @@ int header_check(void) {
                   mk_gmm_fit_work_len(1, 1, 1, gmm_options.cov_kind) +
                   mk_gmm_log_density_work_len(1, 1, MK_COV_FULL) +
                   mk_l2_distance_sq_work_len(1, MK_COV_FULL, MK_COV_DIAG) +
-                  mk_l2_pairwise_work_len(1, 1, 1, MK_COV_FULL) + gmm_report.iterations;
+                  mk_l2_pairwise_work_len(1, 1, 1, MK_COV_FULL) + gmm_report.iterations +
+                  mk_aggregate_messages_work_len(1, 1, 1, MK_COV_FULL) +
+                  mk_wire_message_len(1, 1, MK_COV_DIAG) + MK_WIRE_HEADER_LEN + MK_WIRE_VERSION +
+                  agg_report.reduce.kept + reduce_report.kept + agg_options.reduce.max_iter;
     return (int)ok + (int)report.iterations + (message[0] == 0) + (version[0] == 0) +
            (int)(work == 0) + (int)options.max_iter * 0;
 }

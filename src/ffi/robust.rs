@@ -1,0 +1,358 @@
+//! C ABI of COAT and the aggregators ([`crate::robust`]).
+
+use super::reduce::{MkReduceOptions, MkReduceReport};
+use super::{optional_slice, parse_cov_kind, product, run, slice, slice_mut, work_len_for_c};
+use crate::reduce::ReduceOptions;
+use crate::robust::{self, AggregateReport, Aggregator};
+use crate::Status;
+
+/// Aggregator: DFMR(rho), the reduction of the estimates within rho r_COAT of COAT.
+pub const MK_AGG_DFMR: i32 = 0;
+/// Aggregator: the reduction of every valid estimate (Vanilla).
+pub const MK_AGG_VANILLA: i32 = 1;
+/// Aggregator: the trimmed KL barycentre (Vanilla, each iteration keeping the mass
+/// 1 - trim_alpha of smallest cost).
+pub const MK_AGG_TRIM: i32 = 2;
+/// Aggregator: COAT's own estimate.
+pub const MK_AGG_COAT: i32 = 3;
+/// Aggregator: the medoid's estimate (smallest sum of squared L2 distances to the others).
+pub const MK_AGG_MEDOID: i32 = 4;
+
+/// Options of `mk_aggregate` and `mk_aggregate_messages`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct MkAggregateOptions {
+    /// `MK_AGG_DFMR` (default), `MK_AGG_VANILLA`, `MK_AGG_TRIM`, `MK_AGG_COAT` or
+    /// `MK_AGG_MEDOID`.
+    pub method: i32,
+    /// DFMR's filter radius factor: >= 1 and finite, or 0 (default) for `mk_default_rho(m)`.
+    pub rho: f64,
+    /// Trim's trimmed fraction of mass, in [0, 1). Default 0.5.
+    pub trim_alpha: f64,
+    /// The final reduction's options (DFMR, Vanilla; Trim overrides `reduce.trim`).
+    pub reduce: MkReduceOptions,
+}
+
+/// What `mk_aggregate` and `mk_aggregate_messages` report.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct MkAggregateReport {
+    /// The machine whose estimate is returned (COAT, Medoid) or starts the reduction (COAT).
+    pub chosen: usize,
+    /// The COAT machine (0-based).
+    pub coat: usize,
+    /// r_COAT, the COAT radius.
+    pub radius: f64,
+    /// The number of machines pooled (1 for COAT and Medoid).
+    pub selected: usize,
+    /// The number of machines whose estimate was valid.
+    pub valid: usize,
+    /// The final reduction (iterations 0 for COAT and Medoid).
+    pub reduce: MkReduceReport,
+}
+
+impl From<AggregateReport> for MkAggregateReport {
+    fn from(r: AggregateReport) -> Self {
+        MkAggregateReport {
+            chosen: r.chosen,
+            coat: r.coat,
+            radius: r.radius,
+            selected: r.selected,
+            valid: r.valid,
+            reduce: r.reduce.into(),
+        }
+    }
+}
+
+/// The defaults: DFMR with rho = `mk_default_rho(m)`, trim_alpha 0.5 (used by Trim only), and
+/// `mk_reduce_options_default()`.
+#[no_mangle]
+pub extern "C" fn mk_aggregate_options_default() -> MkAggregateOptions {
+    MkAggregateOptions {
+        method: MK_AGG_DFMR,
+        rho: 0.0,
+        trim_alpha: 0.5,
+        reduce: ReduceOptions::default().into(),
+    }
+}
+
+/// The filter radius factor the DFMR authors used for m machines:
+/// max(1, sqrt(2 ln(m/2) ln ln m)); 1 for m <= 5, about 1.98 for m = 20.
+#[no_mangle]
+pub extern "C" fn mk_default_rho(m: usize) -> f64 {
+    robust::default_rho(m)
+}
+
+/// The aggregator and its reduction options from the C options for m machines.
+fn parse_options(
+    o: Option<&MkAggregateOptions>,
+    m: usize,
+) -> Result<(Aggregator, ReduceOptions), Status> {
+    let o = o.copied().unwrap_or_else(|| mk_aggregate_options_default());
+    let method = match o.method {
+        MK_AGG_DFMR if o.rho == 0.0 => Aggregator::Dfmr {
+            rho: robust::default_rho(m),
+        },
+        MK_AGG_DFMR => Aggregator::Dfmr { rho: o.rho },
+        MK_AGG_VANILLA => Aggregator::Vanilla,
+        MK_AGG_TRIM => Aggregator::Trim {
+            alpha: o.trim_alpha,
+        },
+        MK_AGG_COAT => Aggregator::Coat,
+        MK_AGG_MEDOID => Aggregator::Medoid,
+        _ => return Err(Status::BadParameter),
+    };
+    Ok((method, ReduceOptions::from(&o.reduce)))
+}
+
+/// Workspace length (doubles) of `mk_coat`: m; 0 if m is 0.
+#[no_mangle]
+pub extern "C" fn mk_coat_work_len(m: usize) -> usize {
+    work_len_for_c(m > 0, robust::coat_work_len(m))
+}
+
+/// The centre of attention: the index i minimizing r_i, the h-th smallest entry of row i of the
+/// distance matrix (h = floor(m/2) + 1, the diagonal read as 0), lowest index on ties, and its
+/// radius r_i: the smallest ball centred at a machine that holds a strict majority.
+///
+/// Parameters:
+/// - `distances` (in): m*m doubles, row-major, each >= 0 or +infinity (an excluded pair or
+///   machine); only row i is used for r_i.
+/// - `index_out` (out): the COAT index; `radius_out` (out): r_COAT.
+/// - `work` (scratch): `work_len` >= `mk_coat_work_len(m)` doubles.
+///
+/// Returns `MK_STATUS_OK`, or with the outputs untouched: `MK_STATUS_NULL_POINTER`,
+/// `MK_STATUS_ZERO_SIZE` (m = 0), `MK_STATUS_SIZE_OVERFLOW`, `MK_STATUS_BUFFER_TOO_SHORT`
+/// (work), `MK_STATUS_NON_FINITE` (a NaN entry, or no machine has h finite entries),
+/// `MK_STATUS_BAD_PARAMETER` (a negative entry), `MK_STATUS_PANIC`.
+///
+/// # Safety
+/// Every non-null pointer must be valid for the stated number of elements; outputs and `work`
+/// must not overlap each other or `distances`.
+#[no_mangle]
+pub unsafe extern "C" fn mk_coat(
+    distances: *const f64,
+    m: usize,
+    index_out: *mut usize,
+    radius_out: *mut f64,
+    work: *mut f64,
+    work_len: usize,
+) -> i32 {
+    run(|| {
+        // SAFETY (all blocks below): lengths as documented; the caller guarantees validity.
+        let distances = unsafe { slice(distances, product(m, m)?) }?;
+        let index_out = unsafe { index_out.as_mut() }.ok_or(Status::NullPointer)?;
+        let radius_out = unsafe { radius_out.as_mut() }.ok_or(Status::NullPointer)?;
+        let work = unsafe { slice_mut(work, work_len) }?;
+        let (index, radius) = robust::coat(distances, m, work)?;
+        *index_out = index;
+        *radius_out = radius;
+        Ok(())
+    })
+}
+
+/// Workspace length (doubles) of `mk_aggregate` for m machines of K components in dimension
+/// d: 3 m + 2 m^2 + m K (1 + d + c) + the largest of the pairwise-L2, one-L2 and reduction
+/// workspaces (`mk_l2_pairwise_work_len(m, k, d, cov_kind)`,
+/// `mk_reduce_mm_work_len(m*k, k, d, cov_kind)`, ...), c = d*d (full) or d (diagonal); 0 if m,
+/// K or d is 0, `cov_kind` is unknown, or the length overflows size_t.
+#[no_mangle]
+pub extern "C" fn mk_aggregate_work_len(m: usize, k: usize, d: usize, cov_kind: i32) -> usize {
+    let len = parse_cov_kind(cov_kind).and_then(|kind| robust::aggregate_work_len(m, k, d, kind));
+    work_len_for_c(m > 0 && k > 0 && d > 0, len)
+}
+
+/// Aggregates m local estimates (each K components in dimension d) into one K-component
+/// mixture, robustly to a minority of arbitrary (Byzantine) estimates.
+///
+/// Every machine's estimate is validated first (finite values, weights >= 0 summing to 1,
+/// symmetric positive definite covariances); an invalid one is not an error of the call: it is
+/// excluded (taken as infinitely far from the others) and reported in `machine_status_out`.
+/// With D_ij the L2 distance between estimates i and j, COAT is the centre of the smallest
+/// ball around an estimate holding a strict majority (radius r_COAT). Then, by
+/// `options->method`:
+/// - `MK_AGG_DFMR`: pool the estimates j with D_COAT,j <= rho r_COAT (machine j's weights
+///   scaled by n_j / sum of n over the pool) and reduce the pool to K components by MM
+///   (`mk_reduce_mm`), started from COAT's estimate;
+/// - `MK_AGG_VANILLA`: the same over every valid estimate; `MK_AGG_TRIM`: Vanilla keeping at
+///   each iteration the mass 1 - trim_alpha of smallest cost;
+/// - `MK_AGG_COAT`, `MK_AGG_MEDOID`: that machine's estimate, copied.
+///
+/// Parameters:
+/// - `weights` (in): m*K doubles; `means` (in): m*K*d; `covs` (in): m*K*c, c = d*d
+///   (`MK_COV_FULL`) or d (`MK_COV_DIAG`): the m estimates concatenated.
+/// - `sample_sizes` (in, optional): m doubles n_j, finite and > 0; NULL for equal sizes.
+/// - `options` (in, optional): see `mk_aggregate_options`; NULL uses the defaults (DFMR with
+///   `mk_default_rho(m)`).
+/// - `machine_status_out` (out): m statuses, `MK_STATUS_OK` for a valid estimate, else why it
+///   was rejected (`MK_STATUS_NON_FINITE`, `MK_STATUS_WEIGHTS`, `MK_STATUS_NOT_SPD`, ...).
+/// - `selected_out` (out): m flags, 1 if the machine's estimate is in the result.
+/// - `weights_out` (out): K doubles; `means_out` (out): K*d; `covs_out` (out): K*c. After a
+///   reduction the first `report->reduce.kept` components are the result, the rest zero.
+/// - `work` (scratch): `work_len` >= `mk_aggregate_work_len(m, k, d, cov_kind)` doubles.
+/// - `report` (out): see `mk_aggregate_report`.
+///
+/// Returns `MK_STATUS_OK`, or with every output untouched: `MK_STATUS_NULL_POINTER`,
+/// `MK_STATUS_ZERO_SIZE`, `MK_STATUS_SIZE_OVERFLOW`, `MK_STATUS_BUFFER_TOO_SHORT` (work),
+/// `MK_STATUS_BAD_PARAMETER` (unknown cov_kind or method, rho neither 0 nor >= 1 and finite,
+/// trim_alpha outside [0, 1), a sample size not finite and > 0, bad reduce options),
+/// `MK_STATUS_NON_FINITE` (fewer than floor(m/2) + 1 valid estimates, or no finite COAT radius:
+/// no honest majority can be certified), `MK_STATUS_NOT_SPD` or `MK_STATUS_NON_FINITE` from the
+/// reduction, `MK_STATUS_PANIC`.
+///
+/// # Safety
+/// Every non-null pointer must be valid for the stated number of elements; outputs and `work`
+/// must not overlap each other or the inputs.
+#[no_mangle]
+pub unsafe extern "C" fn mk_aggregate(
+    weights: *const f64,
+    means: *const f64,
+    covs: *const f64,
+    m: usize,
+    k: usize,
+    d: usize,
+    cov_kind: i32,
+    sample_sizes: *const f64,
+    options: *const MkAggregateOptions,
+    machine_status_out: *mut i32,
+    selected_out: *mut u8,
+    weights_out: *mut f64,
+    means_out: *mut f64,
+    covs_out: *mut f64,
+    work: *mut f64,
+    work_len: usize,
+    report: *mut MkAggregateReport,
+) -> i32 {
+    run(|| {
+        let kind = parse_cov_kind(cov_kind)?;
+        let c = kind.cov_len(d)?;
+        let mk = product(m, k)?;
+        // SAFETY (all blocks below): lengths as documented; the caller guarantees validity.
+        let weights = unsafe { slice(weights, mk) }?;
+        let means = unsafe { slice(means, product(mk, d)?) }?;
+        let covs = unsafe { slice(covs, product(mk, c)?) }?;
+        let sample_sizes = unsafe { optional_slice(sample_sizes, m) }?;
+        let (method, reduce_opts) = parse_options(unsafe { options.as_ref() }, m)?;
+        let machine_status_out = unsafe { slice_mut(machine_status_out, m) }?;
+        let selected_out = unsafe { slice_mut(selected_out, m) }?;
+        let weights_out = unsafe { slice_mut(weights_out, k) }?;
+        let means_out = unsafe { slice_mut(means_out, product(k, d)?) }?;
+        let covs_out = unsafe { slice_mut(covs_out, product(k, c)?) }?;
+        let work = unsafe { slice_mut(work, work_len) }?;
+        let report = unsafe { report.as_mut() }.ok_or(Status::NullPointer)?;
+        let r = robust::aggregate(
+            method,
+            weights,
+            means,
+            covs,
+            m,
+            k,
+            d,
+            kind,
+            sample_sizes,
+            &reduce_opts,
+            machine_status_out,
+            selected_out,
+            weights_out,
+            means_out,
+            covs_out,
+            work,
+        )?;
+        *report = r.into();
+        Ok(())
+    })
+}
+
+/// Workspace length (doubles) of `mk_aggregate_messages`: m K (1 + d + c) + 2 m + (d*d for
+/// `MK_COV_FULL`) + `mk_aggregate_work_len(m, k, d, cov_kind)`; 0 if m, K or d is 0,
+/// `cov_kind` is unknown, or the length overflows size_t.
+#[no_mangle]
+pub extern "C" fn mk_aggregate_messages_work_len(
+    m: usize,
+    k: usize,
+    d: usize,
+    cov_kind: i32,
+) -> usize {
+    let len = parse_cov_kind(cov_kind)
+        .and_then(|kind| robust::aggregate_messages_work_len(m, k, d, kind));
+    work_len_for_c(m > 0 && k > 0 && d > 0, len)
+}
+
+/// `mk_aggregate` over m wire messages (`mk_wire_encode`), one per machine, as the centre
+/// receives them.
+///
+/// Each message is decoded and validated for the expected shape (K, d, `cov_kind`). A message
+/// that is NULL (status `MK_STATUS_NULL_POINTER`), truncated, corrupted or of another version
+/// (`MK_STATUS_BAD_MESSAGE`), of another shape (`MK_STATUS_SHAPE_MISMATCH`), non-finite
+/// (`MK_STATUS_NON_FINITE`), with bad weights (`MK_STATUS_WEIGHTS`) or a covariance that is
+/// not positive definite (`MK_STATUS_NOT_SPD`) is a Byzantine input: excluded, reported in
+/// `machine_status_out`, and the aggregation goes on while an honest majority remains. The
+/// machines' sample sizes are the messages' own.
+///
+/// Parameters:
+/// - `messages` (in): m pointers, `messages[i]` to `message_lens[i]` bytes (a NULL pointer, or
+///   a length over PTRDIFF_MAX, is a missing message); `message_lens` (in): m lengths.
+/// - `options`, `machine_status_out`, `selected_out`, `weights_out`, `means_out`, `covs_out`,
+///   `report`: as in `mk_aggregate`.
+/// - `work` (scratch): `work_len` >= `mk_aggregate_messages_work_len(m, k, d, cov_kind)`.
+///
+/// Returns the statuses of `mk_aggregate` (without the sample-size case), with every output
+/// untouched on failure.
+///
+/// # Safety
+/// `messages` and `message_lens` must be valid for m elements, and each non-null
+/// `messages[i]` for `message_lens[i]` bytes; outputs and `work` must not overlap each other
+/// or the inputs.
+#[no_mangle]
+pub unsafe extern "C" fn mk_aggregate_messages(
+    messages: *const *const u8,
+    message_lens: *const usize,
+    m: usize,
+    k: usize,
+    d: usize,
+    cov_kind: i32,
+    options: *const MkAggregateOptions,
+    machine_status_out: *mut i32,
+    selected_out: *mut u8,
+    weights_out: *mut f64,
+    means_out: *mut f64,
+    covs_out: *mut f64,
+    work: *mut f64,
+    work_len: usize,
+    report: *mut MkAggregateReport,
+) -> i32 {
+    run(|| {
+        let kind = parse_cov_kind(cov_kind)?;
+        let c = kind.cov_len(d)?;
+        // SAFETY (all blocks below): lengths as documented; the caller guarantees validity.
+        let messages = unsafe { slice(messages, m) }?;
+        let message_lens = unsafe { slice(message_lens, m) }?;
+        let (method, reduce_opts) = parse_options(unsafe { options.as_ref() }, m)?;
+        let machine_status_out = unsafe { slice_mut(machine_status_out, m) }?;
+        let selected_out = unsafe { slice_mut(selected_out, m) }?;
+        let weights_out = unsafe { slice_mut(weights_out, k) }?;
+        let means_out = unsafe { slice_mut(means_out, product(k, d)?) }?;
+        let covs_out = unsafe { slice_mut(covs_out, product(k, c)?) }?;
+        let work = unsafe { slice_mut(work, work_len) }?;
+        let report = unsafe { report.as_mut() }.ok_or(Status::NullPointer)?;
+        // SAFETY: messages[i] is valid for message_lens[i] bytes when non-null (contract).
+        let message = |i: usize| unsafe { slice(messages[i], message_lens[i]) }.ok();
+        let r = robust::aggregate_messages(
+            method,
+            &message,
+            m,
+            k,
+            d,
+            kind,
+            &reduce_opts,
+            machine_status_out,
+            selected_out,
+            weights_out,
+            means_out,
+            covs_out,
+            work,
+        )?;
+        *report = r.into();
+        Ok(())
+    })
+}
