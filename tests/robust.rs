@@ -258,11 +258,11 @@ fn coat_on_hand_made_matrices() {
 
 #[test]
 fn default_rho_values() {
-    for m in 0..=5 {
+    for m in 0..=14 {
         assert_eq!(default_rho(m), 1.0, "m = {m}");
     }
-    let expect = |m: f64| (2.0 * (m / 2.0).ln() * m.ln().ln()).sqrt();
-    for m in [6usize, 10, 20, 1000] {
+    let expect = |m: f64| (0.5 * (m / 2.0).ln() * m.ln().ln()).sqrt();
+    for m in [15usize, 20, 50, 1000] {
         let r = default_rho(m);
         assert!(
             r > 1.0 && (r - expect(m as f64)).abs() < 1e-12,

@@ -99,3 +99,201 @@ pub fn field(output: &str, key: &str) -> String {
         .trim()
         .to_string()
 }
+
+// Exact optimal transport, the W1 distance between mixing distributions and the adjusted Rand
+// index, for the statistical tests (tests/dfmr_paper.rs).
+
+/// An exact minimum-cost transport between the supplies `a[n]` and the demands `b[m]` (both
+/// non-negative, with equal sums up to rounding) under `cost[n*m]` (row-major, finite):
+/// returns (the optimal cost sum_ij f_ij c_ij, the plan f[n*m]).
+///
+/// Successive shortest paths on the bipartite network source -> i -> j -> sink with the
+/// residual (backward) edges j -> i of cost -c_ij wherever f_ij > 0, Bellman-Ford for the
+/// paths (the residual network never has a negative cycle, which is why every augmentation
+/// keeps the plan optimal for the flow it carries). Each augmentation empties a supply, fills
+/// a demand or empties a backward edge; it stops when min(sum a, sum b) is shipped (to 1e-13
+/// relative).
+pub fn transport(a: &[f64], b: &[f64], cost: &[f64]) -> (f64, Vec<f64>) {
+    let (n, m) = (a.len(), b.len());
+    assert_eq!(cost.len(), n * m, "cost is n x m");
+    assert!(a.iter().chain(b).all(|v| *v >= 0.0 && v.is_finite()));
+    assert!(cost.iter().all(|v| v.is_finite()));
+    let total = a.iter().sum::<f64>().min(b.iter().sum());
+    let tol = 1e-13 * total.max(f64::MIN_POSITIVE);
+    let cost_scale = cost.iter().fold(0.0f64, |s, c| s.max(c.abs()));
+    let slack = 1e-13 * cost_scale;
+    let (mut supply, mut demand) = (a.to_vec(), b.to_vec());
+    let mut flow = vec![0.0; n * m];
+    let mut shipped = 0.0;
+    const NONE: usize = usize::MAX;
+    for _ in 0..100 * (n + m) * (n + m) {
+        if total - shipped <= tol {
+            break;
+        }
+        // Shortest paths from the source (every supply node with supply left is at 0).
+        let (mut du, mut dv) = (vec![f64::INFINITY; n], vec![f64::INFINITY; m]);
+        let (mut pu, mut pv) = (vec![NONE; n], vec![NONE; m]);
+        for i in 0..n {
+            if supply[i] > tol {
+                du[i] = 0.0;
+            }
+        }
+        let mut settled = false;
+        for _ in 0..=n + m {
+            let mut changed = false;
+            for i in (0..n).filter(|&i| du[i].is_finite()) {
+                for j in 0..m {
+                    let c = du[i] + cost[i * m + j];
+                    if c < dv[j] - slack {
+                        (dv[j], pv[j], changed) = (c, i, true);
+                    }
+                }
+            }
+            for j in (0..m).filter(|&j| dv[j].is_finite()) {
+                for i in 0..n {
+                    if flow[i * m + j] > tol {
+                        let c = dv[j] - cost[i * m + j];
+                        if c < du[i] - slack {
+                            (du[i], pu[i], changed) = (c, j, true);
+                        }
+                    }
+                }
+            }
+            if !changed {
+                settled = true;
+                break;
+            }
+        }
+        assert!(settled, "transport: a negative residual cycle (a bug)");
+        let Some(end) = (0..m)
+            .filter(|&j| demand[j] > tol && dv[j].is_finite())
+            .min_by(|&x, &y| dv[x].total_cmp(&dv[y]))
+        else {
+            break;
+        };
+        // Walk back to the supply node the path starts from; find the bottleneck.
+        let mut delta = demand[end];
+        let (mut j, mut steps) = (end, 0);
+        let start = loop {
+            let i = pv[j];
+            if pu[i] == NONE {
+                break i;
+            }
+            j = pu[i];
+            delta = delta.min(flow[i * m + j]);
+            steps += 1;
+            assert!(
+                steps <= n + m,
+                "transport: a cycle in the shortest-path tree (a bug)"
+            );
+        };
+        delta = delta.min(supply[start]);
+        // Augment.
+        let mut j = end;
+        loop {
+            let i = pv[j];
+            flow[i * m + j] += delta;
+            if pu[i] == NONE {
+                break;
+            }
+            j = pu[i];
+            flow[i * m + j] -= delta;
+        }
+        supply[start] -= delta;
+        demand[end] -= delta;
+        shipped += delta;
+    }
+    assert!(
+        total - shipped <= 1e-9 * total.max(1e-300),
+        "transport did not ship everything"
+    );
+    let value = flow.iter().zip(cost).map(|(f, c)| f * c).sum();
+    (value, flow)
+}
+
+/// The symmetric positive semi-definite square root of the symmetric `s` (d x d, row-major):
+/// V diag(sqrt(max(lambda, 0))) V^T from [`mixkern::linalg::sym_eigen`].
+pub fn sym_sqrt(s: &[f64], d: usize) -> Vec<f64> {
+    let mut a = s[..d * d].to_vec();
+    let (mut values, mut vectors) = (vec![0.0; d], vec![0.0; d * d]);
+    mixkern::linalg::sym_eigen(&mut a, d, &mut values, &mut vectors).expect("sym_eigen");
+    let mut root = vec![0.0; d * d];
+    for (k, &lambda) in values.iter().enumerate() {
+        let r = lambda.max(0.0).sqrt();
+        let v = &vectors[k * d..(k + 1) * d];
+        for i in 0..d {
+            for j in 0..d {
+                root[i * d + j] += r * v[i] * v[j];
+            }
+        }
+    }
+    root
+}
+
+/// The W1 distance between two mixing distributions, sum_k w_k delta_(mu_k, S_k), with ground
+/// cost |mu - mu'| + |S^(1/2) - S'^(1/2)|_F (full covariances, d x d each), solved exactly by
+/// [`transport`]. The weights of each side are normalized to sum 1 first.
+pub fn w1_mixing(
+    (w1, mu1, cov1): (&[f64], &[f64], &[f64]),
+    (w2, mu2, cov2): (&[f64], &[f64], &[f64]),
+    d: usize,
+) -> f64 {
+    let (k1, k2) = (w1.len(), w2.len());
+    let roots = |cov: &[f64], k: usize| -> Vec<Vec<f64>> {
+        (0..k)
+            .map(|c| sym_sqrt(&cov[c * d * d..(c + 1) * d * d], d))
+            .collect()
+    };
+    let (r1, r2) = (roots(cov1, k1), roots(cov2, k2));
+    let mut cost = vec![0.0; k1 * k2];
+    for a in 0..k1 {
+        for b in 0..k2 {
+            let dm: f64 = (0..d)
+                .map(|i| (mu1[a * d + i] - mu2[b * d + i]).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            let ds: f64 = r1[a]
+                .iter()
+                .zip(&r2[b])
+                .map(|(x, y)| (x - y).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            cost[a * k2 + b] = dm + ds;
+        }
+    }
+    let normalized = |w: &[f64]| {
+        let s: f64 = w.iter().sum();
+        w.iter().map(|v| v / s).collect::<Vec<_>>()
+    };
+    transport(&normalized(w1), &normalized(w2), &cost).0
+}
+
+/// The adjusted Rand index (Hubert and Arabie) of two labelings of the same items: 1 for the
+/// same partition (up to renaming), about 0 for independent ones. Both partitions trivial
+/// (one cluster each, or singletons each) gives 1, as scikit-learn does.
+pub fn adjusted_rand_index(a: &[usize], b: &[usize]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    let n = a.len();
+    let (ka, kb) = (
+        a.iter().max().map_or(0, |v| v + 1),
+        b.iter().max().map_or(0, |v| v + 1),
+    );
+    let mut table = vec![0u64; ka * kb];
+    for (&x, &y) in a.iter().zip(b) {
+        table[x * kb + y] += 1;
+    }
+    let pairs = |c: u64| (c * c.saturating_sub(1) / 2) as f64;
+    let index: f64 = table.iter().map(|&c| pairs(c)).sum();
+    let rows: f64 = (0..ka)
+        .map(|x| pairs(table[x * kb..(x + 1) * kb].iter().sum()))
+        .sum();
+    let cols: f64 = (0..kb)
+        .map(|y| pairs((0..ka).map(|x| table[x * kb + y]).sum()))
+        .sum();
+    let expected = rows * cols / pairs(n as u64);
+    let max = 0.5 * (rows + cols);
+    if max == expected {
+        return 1.0;
+    }
+    (index - expected) / (max - expected)
+}
