@@ -19,6 +19,20 @@
 //! minimizes the objective over pi for fixed phi~). The plain transport cost sum pi C alone is
 //! not monotone under entropic assignments, which is why the entropy term is included.
 //!
+//! Trimming (`trim` = alpha in (0, 1)): write e_i for input component i's own cost per unit
+//! mass, its term of the objective divided by w_i: e_i = min_k C_ik (hard), or
+//! e_i = c_min - lambda ln sum_k exp((c_min - C_ik) / lambda) with c_min = min_k C_ik
+//! (entropic). Each assignment keeps only the input mass 1 - alpha (of the total) with the
+//! smallest e_i: with t the smallest e_i at which the mass of {e_i <= t} reaches 1 - alpha,
+//! components with e_i < t keep their whole row of pi, the components with e_i = t share the
+//! remaining mass in proportion to their weights (their rows scaled by one common factor, so
+//! the result does not depend on the order of the input), and the others get pi_ik = 0 (no
+//! influence on the update). The objective is the trimmed one, sum_i w'_i e_i over the kept
+//! masses w'_i. It never increases either, by the trimmed k-means argument: for fixed phi~ the
+//! trimming minimizes over the kept masses (sum w'_i = (1 - alpha) sum w_i, 0 <= w'_i <= w_i),
+//! and the update minimizes for fixed kept masses and pi. alpha = 1/2 is the DESIGN's Trim
+//! baseline, the trimmed KL barycentre. `trim` = 0 runs exactly the untrimmed algorithm.
+//!
 //! Costs: the input covariances are factored once per call, each reduced covariance once per
 //! iteration; every C_ik then costs O(d^3 / 3) (full) or O(d) (diagonal) with the same
 //! cancellation-free formula as [`crate::distance::kl_gaussian`].
@@ -40,6 +54,9 @@ pub struct ReduceOptions {
     /// Entropic regularization lambda: 0 for hard assignments, > 0 (finite) for soft ones.
     /// Default 0.
     pub entropic_lambda: f64,
+    /// Trimmed fraction alpha in [0, 1): each assignment keeps only the input mass 1 - alpha
+    /// with the smallest costs (see the module documentation). 0 (default) trims nothing.
+    pub trim: f64,
 }
 
 impl Default for ReduceOptions {
@@ -48,6 +65,7 @@ impl Default for ReduceOptions {
             tol: 1e-5,
             max_iter: 100,
             entropic_lambda: 0.0,
+            trim: 0.0,
         }
     }
 }
@@ -67,6 +85,20 @@ pub struct ReduceReport {
     pub kept: usize,
 }
 
+/// Checks the options of [`reduce_mm`] (before any work): `tol` >= 0, `max_iter` > 0,
+/// `entropic_lambda` >= 0 and finite, `trim` in [0, 1) (NaN fails every test).
+///
+/// Errors: `BadParameter`.
+pub(crate) fn check_reduce_options(opts: &ReduceOptions) -> Result<(), Status> {
+    let lambda_ok = opts.entropic_lambda >= 0.0 && opts.entropic_lambda.is_finite();
+    let trim_ok = (0.0..1.0).contains(&opts.trim);
+    if opts.tol >= 0.0 && opts.max_iter > 0 && lambda_ok && trim_ok {
+        Ok(())
+    } else {
+        Err(Status::BadParameter)
+    }
+}
+
 /// The parts of the workspace of [`reduce_mm`], in this order (lengths in doubles), with
 /// c = d d (full) or d (diagonal).
 struct Layout {
@@ -84,6 +116,8 @@ struct Layout {
     factors: usize,
     /// X = L1^-1 L0 (full: d d; diagonal: d) and z = L1^-1 (m1 - m0) (d).
     scratch: usize,
+    /// Trimming: the own costs e_i and their order (M each).
+    trimmed: usize,
 }
 
 impl Layout {
@@ -100,6 +134,7 @@ impl Layout {
             covs: checked_mul(k, c)?,
             factors: checked_mul(k, c)?,
             scratch: checked_add(c, d)?,
+            trimmed: checked_mul(2, m)?,
         })
     }
 
@@ -111,6 +146,7 @@ impl Layout {
             self.covs,
             self.factors,
             self.scratch,
+            self.trimmed,
         ]
         .iter()
         .try_fold(self.input_factors, |acc, &n| checked_add(acc, n))
@@ -118,7 +154,7 @@ impl Layout {
 }
 
 /// Workspace length (doubles) of [`reduce_mm`] for M input components, K reduced components in
-/// dimension d: M c + M K + K + K d + 2 K c + c + d with c = d d (full) or d (diagonal).
+/// dimension d: M c + M K + K + K d + 2 K c + c + d + 2 M with c = d d (full) or d (diagonal).
 ///
 /// Errors: `ZeroSize` (M, K or d is 0), `SizeOverflow`.
 pub fn reduce_mm_work_len(m: usize, k: usize, d: usize, kind: CovKind) -> Result<usize, Status> {
@@ -139,7 +175,8 @@ pub fn reduce_mm_work_len(m: usize, k: usize, d: usize, kind: CovKind) -> Result
 ///
 /// Errors: `ZeroSize`, `SizeOverflow`, `BufferTooShort` (an output, `trace` or `work`),
 /// `BadParameter` (K > M, `init` differs from `input` in d or covariance storage, `tol` < 0 or
-/// NaN, `max_iter` = 0, `entropic_lambda` < 0, NaN or infinite), `NotSpd` (an input, initial or
+/// NaN, `max_iter` = 0, `entropic_lambda` < 0, NaN or infinite, `trim` < 0, >= 1 or NaN),
+/// `NotSpd` (an input, initial or
 /// reduced covariance fails Cholesky), `NonFinite` (a cost, the objective or a moment match
 /// overflows).
 #[allow(clippy::too_many_arguments)]
@@ -162,12 +199,8 @@ pub fn reduce_mm(
     if init.dim() != d || init.cov_kind() != kind || k > m {
         return Err(Status::BadParameter);
     }
+    check_reduce_options(opts)?;
     let lambda = opts.entropic_lambda;
-    let tol_ok = opts.tol >= 0.0; // false for NaN
-    let lambda_ok = lambda >= 0.0 && lambda.is_finite();
-    if !tol_ok || opts.max_iter == 0 || !lambda_ok {
-        return Err(Status::BadParameter);
-    }
     let layout = Layout::new(m, k, d, kind)?;
     let c = kind.cov_len(d)?;
     ensure_len(weights_out.len(), k)?;
@@ -184,7 +217,8 @@ pub fn reduce_mm(
     let (red_mu, rest) = rest.split_at_mut(layout.means);
     let (red_s, rest) = rest.split_at_mut(layout.covs);
     let (red_f, rest) = rest.split_at_mut(layout.factors);
-    let scratch = &mut rest[..layout.scratch];
+    let (scratch, rest) = rest.split_at_mut(layout.scratch);
+    let (own, order) = rest[..layout.trimmed].split_at_mut(m);
 
     for i in 0..m {
         factor(input.cov(i), &mut in_f[i * c..(i + 1) * c], d, kind)?;
@@ -231,30 +265,14 @@ pub fn reduce_mm(
             }
         }
         // Assignment (costs become pi_ik in place) and objective.
-        objective = 0.0;
-        for i in 0..m {
-            let w = input.weights()[i];
-            let row = &mut costs[i * kk..(i + 1) * kk];
-            let c_min = row.iter().fold(f64::INFINITY, |a, &b| a.min(b));
-            if lambda == 0.0 {
-                objective += w * c_min;
-                let ties = row.iter().filter(|&&v| v == c_min).count();
-                let share = w / ties as f64;
-                for v in row.iter_mut() {
-                    *v = if *v == c_min { share } else { 0.0 };
-                }
-            } else {
-                let mut sum = 0.0;
-                for v in row.iter_mut() {
-                    *v = libm::exp((c_min - *v) / lambda);
-                    sum += *v;
-                }
-                objective += w * (c_min - lambda * libm::log(sum));
-                let scale = w / sum;
-                for v in row.iter_mut() {
-                    *v *= scale;
-                }
+        let costs = &mut costs[..m * kk];
+        if opts.trim == 0.0 {
+            objective = 0.0;
+            for (i, &w) in input.weights().iter().enumerate() {
+                objective += w * assign_row(&mut costs[i * kk..(i + 1) * kk], w, lambda);
             }
+        } else {
+            objective = assign_trimmed(input.weights(), costs, kk, lambda, opts.trim, own, order);
         }
         if !objective.is_finite() {
             return Err(Status::NonFinite);
@@ -308,6 +326,91 @@ pub fn reduce_mm(
         converged,
         kept: kk,
     })
+}
+
+/// The assignment of one input component of weight `w`: `row` holds its costs C_i. on entry
+/// and its pi_i. on exit (see the module documentation). Returns its own cost e_i, its term of
+/// the objective divided by `w`.
+#[inline]
+fn assign_row(row: &mut [f64], w: f64, lambda: f64) -> f64 {
+    let c_min = row.iter().fold(f64::INFINITY, |a, &b| a.min(b));
+    if lambda == 0.0 {
+        let ties = row.iter().filter(|&&v| v == c_min).count();
+        let share = w / ties as f64;
+        for v in row.iter_mut() {
+            *v = if *v == c_min { share } else { 0.0 };
+        }
+        c_min
+    } else {
+        let mut sum = 0.0;
+        for v in row.iter_mut() {
+            *v = libm::exp((c_min - *v) / lambda);
+            sum += *v;
+        }
+        let scale = w / sum;
+        for v in row.iter_mut() {
+            *v *= scale;
+        }
+        c_min - lambda * libm::log(sum)
+    }
+}
+
+/// The trimmed assignment (see the module documentation): `costs` (M x kk) holds the C_ik on
+/// entry and the trimmed pi_ik on exit; `own` and `order` (M each) are scratch. Returns the
+/// trimmed objective.
+fn assign_trimmed(
+    weights: &[f64],
+    costs: &mut [f64],
+    kk: usize,
+    lambda: f64,
+    alpha: f64,
+    own: &mut [f64],
+    order: &mut [f64],
+) -> f64 {
+    let m = weights.len();
+    for (i, (&w, e)) in weights.iter().zip(own.iter_mut()).enumerate() {
+        *e = assign_row(&mut costs[i * kk..(i + 1) * kk], w, lambda);
+    }
+    // The input indices (exact as doubles) by increasing e_i; the sums below run in this
+    // order, so they do not depend on the order of the input (up to the order within ties).
+    for (i, o) in order.iter_mut().enumerate() {
+        *o = i as f64;
+    }
+    order.sort_unstable_by(|&a, &b| own[a as usize].total_cmp(&own[b as usize]));
+    let total: f64 = order.iter().map(|&i| weights[i as usize]).sum();
+    let target = (1.0 - alpha) * total;
+    let (mut kept, mut objective, mut p) = (0.0, 0.0, 0);
+    while p < m {
+        // The group of equal own costs order[p..q].
+        let t = own[order[p] as usize];
+        let (mut q, mut mass) = (p, 0.0);
+        while q < m && own[order[q] as usize] == t {
+            mass += weights[order[q] as usize];
+            q += 1;
+        }
+        if kept + mass < target {
+            kept += mass;
+            objective += t * mass;
+            p = q;
+            continue;
+        }
+        // The threshold group shares the remaining mass; everything after it is trimmed.
+        let rest = target - kept;
+        objective += t * rest;
+        let share = rest / mass;
+        for &i in &order[p..q] {
+            let i = i as usize;
+            for v in &mut costs[i * kk..(i + 1) * kk] {
+                *v *= share;
+            }
+        }
+        for &i in &order[q..] {
+            let i = i as usize;
+            costs[i * kk..(i + 1) * kk].fill(0.0);
+        }
+        break;
+    }
+    objective
 }
 
 /// The factor of one covariance: its Cholesky factor (full) or standard deviations (diagonal).
