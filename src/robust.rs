@@ -34,7 +34,9 @@ use crate::distance::{
     l2_distance, l2_distance_sq, l2_distance_sq_work_len, l2_pairwise, l2_pairwise_work_len,
 };
 use crate::gmm::{CovKind, Mixture};
-use crate::reduce::{reduce_mm, reduce_mm_work_len, ReduceOptions, ReduceReport};
+use crate::reduce::{
+    check_reduce_options, reduce_mm, reduce_mm_work_len, ReduceOptions, ReduceReport,
+};
 use crate::status::{checked_add, checked_mul, ensure_len};
 use crate::wire::decode_into_slots;
 use crate::Status;
@@ -394,17 +396,6 @@ fn prepare(stack: &Stack, m: usize, p: &mut Parts) -> Result<usize, Status> {
         ci += usize::from(vi);
     }
     Ok(nv)
-}
-
-/// TEMPORARY: moves to reduce.rs.
-fn check_reduce_options(opts: &ReduceOptions) -> Result<(), Status> {
-    let lambda_ok = opts.entropic_lambda >= 0.0 && opts.entropic_lambda.is_finite();
-    let trim_ok = (0.0..1.0).contains(&opts.trim);
-    if opts.tol >= 0.0 && opts.max_iter > 0 && lambda_ok && trim_ok {
-        Ok(())
-    } else {
-        Err(Status::BadParameter)
-    }
 }
 
 /// Checks what does not depend on the data: the method's parameter, the reduction options and

@@ -145,6 +145,7 @@ fn objective_never_increases_hard_and_entropic() {
                     tol: 0.0,
                     max_iter: 60,
                     entropic_lambda: lambda,
+                    ..ReduceOptions::default()
                 };
                 let mut trace = vec![f64::NAN; opts.max_iter];
                 let (report, w, ..) = run(&input, &init, &opts, Some(&mut trace));
@@ -524,7 +525,7 @@ fn bad_input_is_rejected_with_outputs_untouched() {
     );
     assert_eq!(
         reduce_mm_work_len(3, 2, 2, CovKind::Full),
-        Ok(3 * 4 + 3 * 2 + 2 + 2 * 2 + 2 * 2 * 4 + 4 + 2)
+        Ok(3 * 4 + 3 * 2 + 2 + 2 * 2 + 2 * 2 * 4 + 4 + 2 + 2 * 3)
     );
 
     // A symmetric covariance with a positive diagonal that is indefinite: NotSpd, in the input
@@ -542,4 +543,135 @@ fn bad_input_is_rejected_with_outputs_untouched() {
     let mut near = input.clone();
     near.mu.fill(-1e200);
     assert_eq!(call(&near, &far, &opts, good, true), Status::NonFinite);
+}
+
+#[test]
+fn trimmed_objective_never_increases_and_trim_zero_is_the_default() {
+    let mut rng = Rng::new(41);
+    for &kind in &KINDS {
+        for &lambda in &[0.0, 0.1] {
+            for &trim in &[0.2, 0.5] {
+                let input = random_mix(&mut rng, 20, 3, kind, 0.0, 3.0);
+                let init = random_mix(&mut rng, 4, 3, kind, 0.0, 3.0);
+                let opts = ReduceOptions {
+                    tol: 0.0,
+                    max_iter: 40,
+                    entropic_lambda: lambda,
+                    trim,
+                };
+                let mut trace = vec![f64::NAN; opts.max_iter];
+                let (report, w, ..) = run(&input, &init, &opts, Some(&mut trace));
+                for t in 1..report.iterations {
+                    let (a, b) = (trace[t - 1], trace[t]);
+                    assert!(
+                        b <= a + 1e-12 * a.abs() + 1e-15,
+                        "{kind:?} lambda {lambda} trim {trim}: {a} -> {b} at {t}"
+                    );
+                }
+                let total: f64 = w[..report.kept].iter().sum();
+                assert!((total - 1.0).abs() < 1e-14);
+                // trim = 0 explicitly is the default, bit for bit.
+                let plain = ReduceOptions { trim: 0.0, ..opts };
+                let a = run(&input, &init, &plain, None);
+                let b = run(
+                    &input,
+                    &init,
+                    &ReduceOptions {
+                        tol: 0.0,
+                        max_iter: 40,
+                        entropic_lambda: lambda,
+                        ..ReduceOptions::default()
+                    },
+                    None,
+                );
+                assert_eq!(format!("{a:?}"), format!("{b:?}"));
+            }
+        }
+    }
+}
+
+#[test]
+fn trimming_ignores_far_outliers_and_not_the_order() {
+    // Two honest clusters (70% of the mass) and outliers far away (30%).
+    let mut rng = Rng::new(42);
+    let d = 2;
+    let left = random_mix(&mut rng, 6, d, CovKind::Full, -5.0, 0.3);
+    let right = random_mix(&mut rng, 6, d, CovKind::Full, 5.0, 0.3);
+    let far = random_mix(&mut rng, 4, d, CovKind::Full, 200.0, 50.0);
+    let mut all = left.clone();
+    for (part, mass) in [(&left, 0.35), (&right, 0.35), (&far, 0.3)] {
+        if std::ptr::eq(part, &left) {
+            all.w = left.w.iter().map(|w| w * mass).collect();
+            continue;
+        }
+        all.w.extend(part.w.iter().map(|w| w * mass));
+        all.mu.extend_from_slice(&part.mu);
+        all.cov.extend_from_slice(&part.cov);
+        all.k += part.k;
+    }
+    let init = Mix {
+        w: vec![0.5, 0.5],
+        mu: vec![-5.0, -5.0, 5.0, 5.0],
+        cov: vec![1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0],
+        k: 2,
+        d,
+        kind: CovKind::Full,
+    };
+    let trimmed = ReduceOptions {
+        trim: 0.4,
+        ..ReduceOptions::default()
+    };
+    let (_, w, mu, _) = run(&all, &init, &trimmed, None);
+    // The outliers carry no influence: the means stay at the honest clusters' centres.
+    for (k, centre) in [(0, -5.0), (1, 5.0)] {
+        for a in 0..d {
+            assert!((mu[k * d + a] - centre).abs() < 1.0, "{mu:?}");
+        }
+    }
+    assert!((w[0] - 0.5).abs() < 0.2, "{w:?}");
+    // Untrimmed, the outliers pull a component far away.
+    let (_, _, mu_plain, _) = run(&all, &init, &ReduceOptions::default(), None);
+    assert!(mu_plain.iter().any(|v| v.abs() > 20.0), "{mu_plain:?}");
+    // Reversing the input order changes nothing beyond rounding.
+    let rev: Vec<usize> = (0..all.k).rev().collect();
+    let c = all.c();
+    let reversed = Mix {
+        w: rev.iter().map(|&i| all.w[i]).collect(),
+        mu: rev.iter().flat_map(|&i| all.mean(i).to_vec()).collect(),
+        cov: rev
+            .iter()
+            .flat_map(|&i| all.cov[i * c..(i + 1) * c].to_vec())
+            .collect(),
+        ..all.clone()
+    };
+    let (_, w2, mu2, _) = run(&reversed, &init, &trimmed, None);
+    assert_close(&w, &w2, 1e-12, "weights");
+    assert_close(&mu, &mu2, 1e-12, "means");
+}
+
+#[test]
+fn bad_trim_is_rejected_with_outputs_untouched() {
+    let mut rng = Rng::new(43);
+    let input = random_mix(&mut rng, 6, 2, CovKind::Full, 0.0, 1.0);
+    let init = random_mix(&mut rng, 2, 2, CovKind::Full, 0.0, 1.0);
+    let mut work = vec![0.0; reduce_mm_work_len(6, 2, 2, CovKind::Full).unwrap()];
+    for trim in [f64::NAN, -0.1, 1.0, f64::INFINITY] {
+        let (mut w, mut mu, mut cov) = (vec![7.0; 2], vec![7.0; 4], vec![7.0; 8]);
+        let opts = ReduceOptions {
+            trim,
+            ..ReduceOptions::default()
+        };
+        let r = reduce_mm(
+            &input.view(),
+            &init.view(),
+            &opts,
+            &mut w,
+            &mut mu,
+            &mut cov,
+            None,
+            &mut work,
+        );
+        assert_eq!(r, Err(Status::BadParameter), "trim {trim}");
+        assert!(w.iter().chain(&mu).chain(&cov).all(|&v| v == 7.0));
+    }
 }
