@@ -63,6 +63,36 @@
 #define MK_GMM_INIT_RESPONSIBILITIES 2
 
 /**
+ * Noise model: one variance sigma_k^2 per component.
+ */
+#define MK_NOISE_PER_COMPONENT 0
+
+/**
+ * Noise model: one variance shared by all components.
+ */
+#define MK_NOISE_SHARED 1
+
+/**
+ * Noise model: a known noise standard deviation (`known_sigma`), not estimated.
+ */
+#define MK_NOISE_KNOWN 2
+
+/**
+ * Start: the given weights, coefficients and variances.
+ */
+#define MK_MIXREG_INIT_GIVEN 0
+
+/**
+ * Start: per-node least squares (nodes with n_j >= p) clustered by k-means++ (grouped only).
+ */
+#define MK_MIXREG_INIT_NODE_LEAST_SQUARES 1
+
+/**
+ * Start: seeded random responsibilities, then one M-step.
+ */
+#define MK_MIXREG_INIT_RANDOM 2
+
+/**
  * Aggregator: DFMR(rho), the reduction of the estimates within rho r_COAT of COAT.
  */
 #define MK_AGG_DFMR 0
@@ -97,6 +127,11 @@
  * Bytes of a wire message before its payload (magic, version, kind, reserved, K, d, n).
  */
 #define MK_WIRE_HEADER_LEN 24
+
+/**
+ * The relative part of the noise-variance floor (see the module docs).
+ */
+#define SIGMA2_FLOOR_REL 1e-12
 
 /**
  * The outcome of a mixkern call. `Ok` is 0; every failure has its own stable code.
@@ -285,6 +320,91 @@ typedef struct mk_gmm_fit_report {
      */
     size_t best_restart;
 } mk_gmm_fit_report;
+
+/**
+ * Options of `mk_mixreg_fit_grouped` and `mk_mixreg_fit`.
+ */
+typedef struct mk_mixreg_options {
+    /**
+     * Number of components K, > 0. Default 2.
+     */
+    size_t k;
+    /**
+     * 1: fit an intercept (coefficient 0 of each component, then the d slopes: p = d + 1);
+     * 0 (default): p = d.
+     */
+    int32_t intercept;
+    /**
+     * `MK_NOISE_PER_COMPONENT` (default), `MK_NOISE_SHARED` or `MK_NOISE_KNOWN`.
+     */
+    int32_t noise;
+    /**
+     * The known noise standard deviation for `MK_NOISE_KNOWN` (> 0, finite); else ignored.
+     */
+    double known_sigma;
+    /**
+     * 1: the seed's symmetric model (K = 2, theta_2 = -theta_1, weights fixed at 1/2, no
+     * intercept); 0 (default): the general model.
+     */
+    int32_t symmetric;
+    /**
+     * `MK_MIXREG_INIT_GIVEN`, `MK_MIXREG_INIT_NODE_LEAST_SQUARES` (default) or
+     * `MK_MIXREG_INIT_RANDOM`.
+     */
+    int32_t init;
+    /**
+     * Stop when the mean log-likelihood per sample changes by less than tol (>= 0).
+     */
+    double tol;
+    /**
+     * Iteration cap per restart, > 0.
+     */
+    size_t max_iter;
+    /**
+     * Restarts, > 0: the first from `init`, the others random; the best log-likelihood is kept.
+     */
+    size_t n_init;
+    /**
+     * Seed of every random choice (k-means++, random starts).
+     */
+    uint64_t seed;
+} mk_mixreg_options;
+
+/**
+ * What the fits report.
+ */
+typedef struct mk_mixreg_report {
+    /**
+     * The log-likelihood at the returned parameters.
+     */
+    double log_likelihood;
+    /**
+     * Iterations run by the returned restart.
+     */
+    size_t iterations;
+    /**
+     * 1 if the tolerance was met before max_iter, else 0.
+     */
+    int32_t converged;
+    /**
+     * Which restart (0-based) was returned.
+     */
+    size_t best_restart;
+    /**
+     * BIC = -2 log-likelihood + (free parameters) ln(number of samples).
+     */
+    double bic;
+    /**
+     * Components of the returned fit with weight 0: their responsibility mass fell below p
+     * samples, so their weight was set to 0 and their coefficients and variance kept.
+     */
+    size_t emptied;
+    /**
+     * Estimated noise variances of the returned fit held at their floor (an exact fit):
+     * max(1e-12 var(y) + 16 eps mean(y^2), 1e-150). Never NaN.
+     */
+    size_t sigma_floored;
+} mk_mixreg_report;
 
 /**
  * Options of `mk_reduce_mm` (and of the reduction inside `mk_aggregate`).
@@ -791,8 +911,9 @@ int32_t mk_l2_pairwise(const double *weights,
                        size_t work_len);
 
 /**
- * Workspace length (doubles) of `mk_kl_gaussian`: 2 d^2 + d (`MK_COV_FULL`) or 3 d
- * (`MK_COV_DIAG`); 0 if d is 0, the kind is unknown, or the length overflows size_t.
+ * Workspace length (doubles) of `mk_kl_gaussian`: 2 d^2 + d p + d with p = d rounded up to a
+ * multiple of 4 (`MK_COV_FULL`) or 3 d (`MK_COV_DIAG`); 0 if d is 0, the kind is unknown, or
+ * the length overflows size_t.
  */
 size_t mk_kl_gaussian_work_len(size_t d, int32_t kind);
 
@@ -1179,6 +1300,142 @@ int32_t mk_gmm_fit(const double *x,
                    double *work,
                    size_t work_len,
                    struct mk_gmm_fit_report *report);
+
+/**
+ * The defaults: K = 2, no intercept, per-component noise, general model, node least-squares
+ * start, tol 1e-8, max_iter 200, one start, seed 0.
+ */
+struct mk_mixreg_options mk_mixreg_options_default(void);
+
+/**
+ * Doubles per node of `mk_mixreg_node_statistics`: 2 + p + p*p with p = d + intercept
+ * (n_j, y^T y, X^T y, X^T X); 0 if d is 0, `intercept` is not 0/1, or the length overflows.
+ */
+size_t mk_mixreg_node_stats_len(size_t d, int32_t intercept);
+
+/**
+ * Per-node sufficient statistics of the regression mixtures, in one pass over the data: for
+ * node j, [n_j, c_j = y_j^T y_j, b_j = X_j^T y_j (p), G_j = X_j^T X_j (p x p, row-major)], with
+ * X_j's rows [1, x_ij] when `intercept` is 1. They are all the grouped fit needs, so an edge
+ * node can send these m * (2 + p + p^2) numbers instead of its raw samples.
+ *
+ * Parameters:
+ * - `x` (in): N x d samples, row-major, `n_total * d` doubles; `y` (in): N responses.
+ * - `node_sizes` (in): m sizes, each > 0, adding up to N (node j owns the next n_j rows).
+ * - `intercept`: 0 or 1.
+ * - `stats_out` (out): `m * mk_mixreg_node_stats_len(d, intercept)` doubles.
+ *
+ * Returns `MK_STATUS_OK`, or with the output untouched: `MK_STATUS_NULL_POINTER`,
+ * `MK_STATUS_ZERO_SIZE`, `MK_STATUS_SIZE_OVERFLOW`, `MK_STATUS_NODE_SIZES`,
+ * `MK_STATUS_NON_FINITE` (NaN or infinity in x or y), `MK_STATUS_BAD_PARAMETER` (intercept
+ * not 0/1), `MK_STATUS_PANIC`.
+ *
+ * # Safety
+ * Every pointer must be valid for the stated number of elements; `stats_out` must not overlap
+ * the inputs.
+ */
+int32_t mk_mixreg_node_statistics(const double *x,
+                                  const double *y,
+                                  size_t n_total,
+                                  size_t d,
+                                  const size_t *node_sizes,
+                                  size_t m,
+                                  int32_t intercept,
+                                  double *stats_out);
+
+/**
+ * Workspace length (doubles) of `mk_mixreg_fit_grouped` for m nodes, K components, d
+ * covariates; 0 if a size is 0, `intercept` is not 0/1, or the length overflows.
+ */
+size_t mk_mixreg_fit_grouped_work_len(size_t m, size_t k, size_t d, int32_t intercept);
+
+/**
+ * Fits a mixture of K linear regressions to m nodes whose samples share one latent component
+ * (flexmix's `y ~ x | node`), by EM on the node statistics of `mk_mixreg_node_statistics`:
+ * each iteration costs O(m K p^2 + K p^3), independent of the number of samples.
+ *
+ * Parameters:
+ * - `stats` (in): `m * mk_mixreg_node_stats_len(d, options->intercept)` doubles.
+ * - `options` (in): see `mk_mixreg_options`.
+ * - `init_weights`, `init_coefs`, `init_sigma2` (in): the start for `MK_MIXREG_INIT_GIVEN`
+ *   (K weights summing to 1, K*p coefficients, K variances > 0); otherwise ignored, may be
+ *   NULL.
+ * - `weights_out` (out): K; `coefs_out` (out): K*p (row k: intercept first, then slopes);
+ *   `sigma2_out` (out): K noise variances (all equal for `MK_NOISE_SHARED`).
+ * - `posteriors_out` (out, optional): m*K node label posteriors at the returned parameters.
+ * - `trace` (out, optional): `options->max_iter` log-likelihoods, one per iteration
+ *   (non-decreasing); needs `options->n_init == 1`.
+ * - `work` (scratch): `work_len` >= `mk_mixreg_fit_grouped_work_len(m, k, d, intercept)`.
+ * - `report` (out): see `mk_mixreg_report`.
+ *
+ * Returns `MK_STATUS_OK`, or with the outputs untouched (the trace possibly written):
+ * `MK_STATUS_NULL_POINTER`, `MK_STATUS_ZERO_SIZE`, `MK_STATUS_SIZE_OVERFLOW`,
+ * `MK_STATUS_BUFFER_TOO_SHORT` (work), `MK_STATUS_BAD_PARAMETER` (an unknown noise model or
+ * init, a flag not 0/1, `symmetric` with K != 2 or an intercept, known_sigma <= 0, tol < 0,
+ * max_iter or n_init 0, too few nodes with n_j >= p for the node least-squares start),
+ * `MK_STATUS_NON_FINITE` (NaN or infinity in the statistics or the start),
+ * `MK_STATUS_WEIGHTS` (a given start's weights), `MK_STATUS_NOT_SPD` (a weighted Gram matrix
+ * that cannot be factored: collinear covariates), `MK_STATUS_PANIC`.
+ *
+ * # Safety
+ * Every non-null pointer must be valid for the stated number of elements; outputs, trace and
+ * `work` must not overlap each other or the inputs.
+ */
+int32_t mk_mixreg_fit_grouped(const double *stats,
+                              size_t m,
+                              size_t d,
+                              const struct mk_mixreg_options *options,
+                              const double *init_weights,
+                              const double *init_coefs,
+                              const double *init_sigma2,
+                              double *weights_out,
+                              double *coefs_out,
+                              double *sigma2_out,
+                              double *posteriors_out,
+                              double *trace,
+                              double *work,
+                              size_t work_len,
+                              struct mk_mixreg_report *report);
+
+/**
+ * Workspace length (doubles) of `mk_mixreg_fit` for n samples, K components, d covariates; 0
+ * if a size is 0, `intercept` is not 0/1, or the length overflows.
+ */
+size_t mk_mixreg_fit_work_len(size_t n, size_t k, size_t d, int32_t intercept);
+
+/**
+ * Fits an ordinary mixture of K linear regressions (each sample its own latent component:
+ * R's `mixtools::regmixEM`, flexmix's `y ~ x`) by EM, streaming over the samples (no p x p
+ * matrix per sample: K weighted Gram matrices are accumulated per iteration).
+ *
+ * Parameters: `x` (in) n x d row-major, `y` (in) n responses; `posteriors_out` (out,
+ * optional) n*K; the others as in `mk_mixreg_fit_grouped` (`MK_MIXREG_INIT_NODE_LEAST_SQUARES`
+ * is not available here: `MK_STATUS_BAD_PARAMETER`); `work_len` >=
+ * `mk_mixreg_fit_work_len(n, k, d, intercept)`.
+ *
+ * Returns the statuses of `mk_mixreg_fit_grouped` (`MK_STATUS_NON_FINITE` for NaN or infinity
+ * in x or y, `MK_STATUS_BAD_PARAMETER` also for n < K), with the outputs untouched on failure.
+ *
+ * # Safety
+ * Every non-null pointer must be valid for the stated number of elements; outputs, trace and
+ * `work` must not overlap each other or the inputs.
+ */
+int32_t mk_mixreg_fit(const double *x,
+                      const double *y,
+                      size_t n,
+                      size_t d,
+                      const struct mk_mixreg_options *options,
+                      const double *init_weights,
+                      const double *init_coefs,
+                      const double *init_sigma2,
+                      double *weights_out,
+                      double *coefs_out,
+                      double *sigma2_out,
+                      double *posteriors_out,
+                      double *trace,
+                      double *work,
+                      size_t work_len,
+                      struct mk_mixreg_report *report);
 
 /**
  * The defaults: tol 1e-5, max_iter 100, hard assignments (entropic_lambda 0), no trimming.

@@ -212,3 +212,108 @@ fn edge_aggregate_example() {
     assert!(l2("vanilla") > 10.0 * dfmr, "{out}");
     assert!(l2("trim") > dfmr, "{out}");
 }
+
+#[test]
+fn mixreg_fit_example() {
+    use mixkern::gmm::{self, CovKind, Mixture};
+    use mixkern::mlr::{
+        mixreg_fit, mixreg_fit_grouped, mixreg_fit_grouped_work_len, mixreg_fit_work_len,
+        node_stats_len, node_sufficient_statistics, ClusteredData, MixRegInit, MixRegOptions,
+    };
+    let exe = common::build_c_program(
+        &common::root().join("c_examples/mixreg_fit.c"),
+        "mixreg_fit",
+    );
+    let out = common::run(&exe);
+
+    // The same data and fits through the safe API.
+    let (k, d, m, n_node) = (3usize, 4usize, 300usize, 20usize);
+    let (n, p) = (m * n_node, d + 1);
+    let coefs_true = [
+        1.0, 2.0, -1.0, 0.5, 0.0, -1.0, -2.0, 1.0, 0.0, 1.5, 0.0, 0.0, 2.5, -2.0, -1.0,
+    ];
+    let sigma_true = [0.5, 0.8, 0.6];
+    let draw = |seed: u64, dim: usize| {
+        let (w, mu, var) = ([1.0], vec![0.0; dim], vec![1.0; dim]);
+        let mix = Mixture::new(&w, &mu, &var, 1, dim, CovKind::Diag).unwrap();
+        let mut out = vec![0.0; n * dim];
+        let mut work = vec![0.0; gmm::simulate_work_len(1, dim, CovKind::Diag).unwrap()];
+        gmm::simulate(seed, &mix, n, &mut out, None, &mut work).unwrap();
+        out
+    };
+    let (x, eps) = (draw(11, d), draw(12, 1));
+    let y: Vec<f64> = (0..n)
+        .map(|i| {
+            let c = (i / n_node) % k;
+            let row = &coefs_true[c * p..(c + 1) * p];
+            let v: f64 = row[0] + (0..d).map(|t| x[i * d + t] * row[1 + t]).sum::<f64>();
+            v + sigma_true[c] * eps[i]
+        })
+        .collect();
+    let sizes = vec![n_node; m];
+    let data = ClusteredData::new(&x, &y, d, &sizes).unwrap();
+    let mut stats = vec![0.0; m * node_stats_len(d, true).unwrap()];
+    node_sufficient_statistics(&data, true, &mut stats).unwrap();
+    let mut opts = MixRegOptions {
+        k,
+        intercept: true,
+        ..MixRegOptions::default()
+    };
+    let (mut w, mut coefs, mut s2) = (vec![0.0; k], vec![0.0; k * p], vec![0.0; k]);
+    let mut work = vec![0.0; mixreg_fit_grouped_work_len(m, k, d, true).unwrap()];
+    let grouped = mixreg_fit_grouped(
+        &stats,
+        m,
+        d,
+        &opts,
+        MixRegInit::NodeLeastSquares,
+        &mut w,
+        &mut coefs,
+        &mut s2,
+        None,
+        None,
+        &mut work,
+    )
+    .unwrap();
+    let line = common::field(&out, "grouped:");
+    let c_loglik = pair(&line, "loglik");
+    assert!(
+        (c_loglik - grouped.log_likelihood).abs() <= 1e-9 * grouped.log_likelihood.abs(),
+        "C {c_loglik} vs Rust {}\n{out}",
+        grouped.log_likelihood
+    );
+    assert_eq!(pair(&line, "iterations") as usize, grouped.iterations);
+    // Grouped: 2000 samples per component and certain node labels; the coefficients are
+    // within a few sigma / sqrt(2000) of the truth, and every node is labelled with certainty.
+    assert!(pair(&line, "coef_error") < 0.1, "{out}");
+    let least_sure = parse(&out, "grouped least_sure_node_posterior=");
+    assert!(least_sure > 0.99, "{out}");
+
+    opts.n_init = 5;
+    opts.seed = 2026;
+    let mut work = vec![0.0; mixreg_fit_work_len(n, k, d, true).unwrap()];
+    let ungrouped = mixreg_fit(
+        &x,
+        &y,
+        n,
+        d,
+        &opts,
+        MixRegInit::Random,
+        &mut w,
+        &mut coefs,
+        &mut s2,
+        None,
+        None,
+        &mut work,
+    )
+    .unwrap();
+    let line = common::field(&out, "ungrouped:");
+    let c_loglik = pair(&line, "loglik");
+    assert!(
+        (c_loglik - ungrouped.log_likelihood).abs() <= 1e-9 * ungrouped.log_likelihood.abs(),
+        "C {c_loglik} vs Rust {}\n{out}",
+        ungrouped.log_likelihood
+    );
+    // Without the groups the labels are uncertain near the crossings, so the fit is looser.
+    assert!(pair(&line, "coef_error") < 0.25, "{out}");
+}

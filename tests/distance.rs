@@ -1526,7 +1526,9 @@ fn work_length_queries_report_zero_on_bad_sizes() {
         mk_l2_pairwise_work_len(20, 5, 10, diag),
         210 + 13 * 100 + 24 * 10
     );
-    assert_eq!(mk_kl_gaussian_work_len(10, full), 2 * 100 + 10);
+    // 2 d^2 + d p + d, p = d rounded up to a multiple of 4 (12 for d = 10 and d = 12).
+    assert_eq!(mk_kl_gaussian_work_len(10, full), 2 * 100 + 10 * 12 + 10);
+    assert_eq!(mk_kl_gaussian_work_len(12, full), 2 * 144 + 12 * 12 + 12);
     assert_eq!(mk_kl_gaussian_work_len(10, diag), 3 * 10);
     assert_eq!(mk_moment_match_work_len(10, full), 2 * 10 + 100);
     assert_eq!(mk_moment_match_work_len(10, diag), 3 * 10);

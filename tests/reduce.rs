@@ -1,6 +1,8 @@
-//! MM mixture reduction: monotone objective (hard and entropic), fixed point at the input,
-//! invariance to the order of the input, exact moment matches of separated clusters, dropping
-//! of components without mass, and bad input with untouched outputs.
+//! MM mixture reduction: monotone objective (hard and entropic, trimmed or not), fixed point at
+//! the input, invariance to the order of the input (trimmed or not), exact moment matches of
+//! separated clusters, dropping of components without mass, trimming that removes the
+//! influence of far outliers exactly, costs in larger dimensions (the screened, blocked paths)
+//! against `kl_gaussian`, and bad input with untouched outputs.
 //!
 //! Every run uses a NaN-filled workspace of exactly `reduce_mm_work_len` doubles, so a value
 //! read before it is written, or a workspace formula that is too short, shows up.
@@ -195,6 +197,25 @@ fn reducing_a_mixture_to_itself_returns_it() {
     }
 }
 
+/// A random permutation of 0 .. m (Fisher-Yates).
+fn random_permutation(rng: &mut Rng, m: usize) -> Vec<usize> {
+    let mut perm: Vec<usize> = (0..m).collect();
+    for i in (1..m).rev() {
+        perm.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+    perm
+}
+
+/// `perm` applied to the components of `mix`.
+fn permuted(mix: &Mix, perm: &[usize]) -> Mix {
+    Mix {
+        w: perm.iter().map(|&p| mix.w[p]).collect(),
+        mu: perm.iter().flat_map(|&p| mix.mean(p).to_vec()).collect(),
+        cov: perm.iter().flat_map(|&p| mix.cov_of(p).to_vec()).collect(),
+        ..mix.clone()
+    }
+}
+
 #[test]
 fn result_does_not_depend_on_the_order_of_the_input() {
     let mut rng = Rng::new(13);
@@ -203,27 +224,14 @@ fn result_does_not_depend_on_the_order_of_the_input() {
             let (m, k, d) = (12, 3, 2);
             let input = random_mix(&mut rng, m, d, kind, 0.0, 3.0);
             let init = random_mix(&mut rng, k, d, kind, 0.0, 3.0);
-            // A random permutation (Fisher-Yates).
-            let mut perm: Vec<usize> = (0..m).collect();
-            for i in (1..m).rev() {
-                perm.swap(i, rng.below(i as u64 + 1) as usize);
-            }
+            let perm = random_permutation(&mut rng, m);
             assert_ne!(perm, (0..m).collect::<Vec<_>>());
-            let permuted = Mix {
-                w: perm.iter().map(|&p| input.w[p]).collect(),
-                mu: perm.iter().flat_map(|&p| input.mean(p).to_vec()).collect(),
-                cov: perm
-                    .iter()
-                    .flat_map(|&p| input.cov_of(p).to_vec())
-                    .collect(),
-                ..input.clone()
-            };
             let opts = ReduceOptions {
                 entropic_lambda: lambda,
                 ..ReduceOptions::default()
             };
             let a = run(&input, &init, &opts, None);
-            let b = run(&permuted, &init, &opts, None);
+            let b = run(&permuted(&input, &perm), &init, &opts, None);
             assert_eq!(
                 (a.0.iterations, a.0.kept, a.0.converged),
                 (b.0.iterations, b.0.kept, b.0.converged)
@@ -525,7 +533,7 @@ fn bad_input_is_rejected_with_outputs_untouched() {
     );
     assert_eq!(
         reduce_mm_work_len(3, 2, 2, CovKind::Full),
-        Ok(3 * 4 + 3 * 2 + 2 + 2 * 2 + 2 * 2 * 4 + 4 + 2 + 2 * 3)
+        Ok(3 * 4 + 3 * 2 + 2 + 2 * 2 + 2 * 2 * 4 + 2 * 4 + 2 + 2 * 2 + 2 * 3)
     );
 
     // A symmetric covariance with a positive diagonal that is indefinite: NotSpd, in the input
@@ -673,5 +681,185 @@ fn bad_trim_is_rejected_with_outputs_untouched() {
         );
         assert_eq!(r, Err(Status::BadParameter), "trim {trim}");
         assert!(w.iter().chain(&mu).chain(&cov).all(|&v| v == 7.0));
+    }
+}
+
+#[test]
+fn trimmed_result_does_not_depend_on_the_order_of_the_input() {
+    let mut rng = Rng::new(44);
+    for &kind in &KINDS {
+        for &lambda in &[0.0, 0.5] {
+            for &trim in &[0.1, 0.5] {
+                let (m, k, d) = (15, 3, 2);
+                let input = random_mix(&mut rng, m, d, kind, 0.0, 3.0);
+                let init = random_mix(&mut rng, k, d, kind, 0.0, 3.0);
+                let perm = random_permutation(&mut rng, m);
+                let opts = ReduceOptions {
+                    entropic_lambda: lambda,
+                    trim,
+                    ..ReduceOptions::default()
+                };
+                let a = run(&input, &init, &opts, None);
+                let b = run(&permuted(&input, &perm), &init, &opts, None);
+                let what = format!("{kind:?} lambda {lambda} trim {trim}");
+                assert_eq!(
+                    (a.0.iterations, a.0.kept, a.0.converged),
+                    (b.0.iterations, b.0.kept, b.0.converged),
+                    "{what}"
+                );
+                assert!(
+                    (a.0.objective - b.0.objective).abs() <= 1e-12 * a.0.objective.abs(),
+                    "{what}"
+                );
+                assert_close(&a.1, &b.1, 1e-12, &what);
+                assert_close(&a.2, &b.2, 1e-12, &what);
+                assert_close(&a.3, &b.3, 1e-12, &what);
+            }
+        }
+    }
+}
+
+#[test]
+fn trimming_removes_the_influence_of_far_outliers_exactly() {
+    // Two well-separated honest clusters (70% of the mass) and outlier components far away
+    // (30%), reduced to K = 2 from the honest cluster centres. With trim = 0.4 every
+    // assignment keeps 0.6 of the mass: the honest components with the smallest costs, 6/7 of
+    // the honest mass, and no outlier. So the result is, up to rounding, the reduction of the
+    // honest components alone (renormalized) with trim = 1/7, which keeps the same 6/7.
+    let mut rng = Rng::new(45);
+    for &kind in &KINDS {
+        for &lambda in &[0.0, 0.05] {
+            let d = 3;
+            let left = random_mix(&mut rng, 8, d, kind, -6.0, 0.5);
+            let right = random_mix(&mut rng, 8, d, kind, 6.0, 0.5);
+            let far = random_mix(&mut rng, 6, d, kind, 300.0, 60.0);
+            let join = |parts: &[(&Mix, f64)]| Mix {
+                w: parts
+                    .iter()
+                    .flat_map(|(p, mass)| p.w.iter().map(move |w| w * mass))
+                    .collect(),
+                mu: parts.iter().flat_map(|(p, _)| p.mu.clone()).collect(),
+                cov: parts.iter().flat_map(|(p, _)| p.cov.clone()).collect(),
+                k: parts.iter().map(|(p, _)| p.k).sum(),
+                ..left.clone()
+            };
+            // The outliers interleaved at the front, so that order cannot hide them.
+            let all = join(&[(&far, 0.3), (&left, 0.35), (&right, 0.35)]);
+            let honest = join(&[(&left, 0.5), (&right, 0.5)]);
+            let init = Mix {
+                w: vec![0.5, 0.5],
+                mu: [vec![-6.0; d], vec![6.0; d]].concat(),
+                cov: [left.cov_of(0), right.cov_of(0)].concat(),
+                k: 2,
+                ..left.clone()
+            };
+            let opts = |trim| ReduceOptions {
+                entropic_lambda: lambda,
+                trim,
+                ..ReduceOptions::default()
+            };
+            let what = format!("{kind:?} lambda {lambda}");
+            let (report, w, mu, cov) = run(&all, &init, &opts(0.4), None);
+            let (oracle, w_h, mu_h, cov_h) = run(&honest, &init, &opts(1.0 / 7.0), None);
+            assert_eq!(report.kept, 2, "{what}");
+            assert_eq!(report.iterations, oracle.iterations, "{what}");
+            // Objectives: the same kept costs, on masses 0.7 times smaller.
+            assert!(
+                (report.objective - 0.7 * oracle.objective).abs() <= 1e-9 * oracle.objective,
+                "{what}: {} vs 0.7 x {}",
+                report.objective,
+                oracle.objective
+            );
+            assert_close(&w, &w_h, 1e-9, &what);
+            assert_close(&mu, &mu_h, 1e-9, &what);
+            assert_close(&cov, &cov_h, 1e-9, &what);
+            // Untrimmed, the outliers pull a component far from the honest clusters.
+            let (_, _, mu_plain, _) = run(&all, &init, &opts(0.0), None);
+            let pulled = mu_plain
+                .chunks_exact(d)
+                .map(|m| m.iter().map(|v| (v.abs() - 6.0).abs()).fold(0.0, f64::max))
+                .fold(0.0, f64::max);
+            assert!(pulled > 30.0, "{what}: {mu_plain:?}");
+        }
+    }
+}
+
+#[test]
+fn costs_in_larger_dimensions_match_kl_gaussian() {
+    // d > 16 runs the portable (D = 0) instances of the blocked kernels, d = 5 and 16 fixed-d
+    // ones; hard assignments with full covariances go through the screening. The first
+    // objective is that of the initial mixture, each cost by `kl_gaussian`.
+    let mut rng = Rng::new(46);
+    for &d in &[5, 16, 17, 33] {
+        for &kind in &KINDS {
+            for &lambda in &[0.0, 0.2] {
+                let input = random_mix(&mut rng, 24, d, kind, 0.0, 2.0);
+                let init = random_mix(&mut rng, 4, d, kind, 0.0, 2.0);
+                let opts = ReduceOptions {
+                    tol: 0.0,
+                    max_iter: 5,
+                    entropic_lambda: lambda,
+                    ..ReduceOptions::default()
+                };
+                let mut trace = vec![f64::NAN; opts.max_iter];
+                let (report, ..) = run(&input, &init, &opts, Some(&mut trace));
+                let n = report.iterations;
+                for t in 1..n {
+                    assert!(trace[t] <= trace[t - 1] + 1e-12 * trace[t - 1].abs());
+                }
+                if lambda == 0.0 {
+                    let expected = hard_objective(&input, &init);
+                    assert!(
+                        (trace[0] - expected).abs() <= 1e-12 * expected,
+                        "d {d} {kind:?}: {} vs {expected}",
+                        trace[0]
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn trimming_keeps_exactly_the_cheapest_mass() {
+    // d = 1, unit variances, one reduced component started at N(0, 1): the costs grow with
+    // |mu_i - mean|. Weights 1/4 at 0, 1, 2 and 10; trim = 3/8 keeps 5/8 of the mass: the
+    // components at 0 and 1 whole and half of the one at 2 (the threshold), nothing at 10. The
+    // moment match of masses (1/4, 1/4, 1/8) is the mean 0.8 and the variance
+    // 1 + 0.4 0.8^2 + 0.4 0.2^2 + 0.2 1.2^2 = 1.56, which keeps the same three cheapest
+    // components and threshold: a fixed point reached at the first update.
+    for &kind in &KINDS {
+        let input = Mix {
+            w: vec![0.25; 4],
+            mu: vec![2.0, 10.0, 0.0, 1.0],
+            cov: vec![1.0; 4],
+            k: 4,
+            d: 1,
+            kind,
+        };
+        let init = Mix {
+            w: vec![1.0],
+            mu: vec![0.0],
+            cov: vec![1.0],
+            k: 1,
+            ..input.clone()
+        };
+        let opts = ReduceOptions {
+            trim: 0.375,
+            ..ReduceOptions::default()
+        };
+        let mut trace = vec![f64::NAN; opts.max_iter];
+        let (report, w, mu, cov) = run(&input, &init, &opts, Some(&mut trace));
+        assert!(report.converged && report.iterations == 3, "{report:?}");
+        assert_eq!(w, vec![1.0]);
+        assert!((mu[0] - 0.8).abs() < 1e-14, "{kind:?}: mean {}", mu[0]);
+        assert!(
+            (cov[0] - 1.56).abs() < 1e-14,
+            "{kind:?}: variance {}",
+            cov[0]
+        );
+        // The first objective: the kept masses times their costs 0, 1/2, 2 (in N(0, 1)).
+        let expected = 0.25 * 0.0 + 0.25 * 0.5 + 0.125 * 2.0;
+        assert!((trace[0] - expected).abs() < 1e-15, "{}", trace[0]);
     }
 }

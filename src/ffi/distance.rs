@@ -179,8 +179,9 @@ pub unsafe extern "C" fn mk_l2_pairwise(
     })
 }
 
-/// Workspace length (doubles) of `mk_kl_gaussian`: 2 d^2 + d (`MK_COV_FULL`) or 3 d
-/// (`MK_COV_DIAG`); 0 if d is 0, the kind is unknown, or the length overflows size_t.
+/// Workspace length (doubles) of `mk_kl_gaussian`: 2 d^2 + d p + d with p = d rounded up to a
+/// multiple of 4 (`MK_COV_FULL`) or 3 d (`MK_COV_DIAG`); 0 if d is 0, the kind is unknown, or
+/// the length overflows size_t.
 #[no_mangle]
 pub extern "C" fn mk_kl_gaussian_work_len(d: usize, kind: i32) -> usize {
     let len = parse_cov_kind(kind).and_then(|kind| distance::kl_gaussian_work_len(d, kind));

@@ -11,6 +11,10 @@
 //! - [`node_posteriors`]: P(xi_j = +1 | node j), the E-step of Algorithm 2.
 //! - [`init_from_node_moments`]: a start that needs no knowledge of theta*.
 //! - [`simulate`]: seeded data from the model, into caller buffers.
+//! - [`mixreg_fit_grouped`] and [`mixreg_fit`]: general K-component mixtures of linear
+//!   regressions (weights, coefficients with an optional intercept, noise per component, shared
+//!   or known), on node sufficient statistics ([`node_sufficient_statistics`]) or streaming over
+//!   ungrouped samples (R's regmixEM / flexmix model).
 //!
 //! Error metric: [`sign_invariant_distance`] = min(|theta - theta*|, |theta + theta*|).
 
@@ -18,6 +22,7 @@ mod data;
 mod em;
 mod init;
 mod kernel;
+mod mixreg;
 mod simulate;
 
 pub use data::{node_statistics, node_statistics_work_len, ClusteredData};
@@ -26,6 +31,7 @@ pub use em::{
     FitReport, Init, Metric, Trace,
 };
 pub use init::{init_from_node_moments, init_work_len};
+pub use mixreg::*;
 pub use simulate::simulate;
 
 use crate::linalg::dot;
