@@ -78,6 +78,7 @@ use super::{ensure_finite, inverse_noise_variance, ClusteredData};
 use crate::dispatch::{dim, dispatch_dim, with_avx2};
 use crate::linalg::{cholesky, cholesky_solve, dot};
 use crate::rng::Rng;
+use crate::special::log_of_sum;
 use crate::special::{exp, sigmoid, tanh};
 use crate::status::{checked_add, checked_mul, ensure_len};
 use crate::Status;
@@ -492,46 +493,6 @@ fn dotp(a: &[f64], b: &[f64]) -> f64 {
         s += x * y;
     }
     s
-}
-
-// fdlibm's coefficients of log(1 + f) = 2 atanh(s), s = f / (2 + f), in s^2 (as in gmm/density).
-const LG1: f64 = 6.666_666_666_666_735e-1;
-const LG2: f64 = 3.999_999_999_940_942e-1;
-const LG3: f64 = 2.857_142_874_366_239e-1;
-const LG4: f64 = 2.222_219_843_214_978_4e-1;
-const LG5: f64 = 1.818_357_216_161_805e-1;
-const LG6: f64 = 1.531_383_769_920_937_3e-1;
-const LG7: f64 = 1.479_819_860_511_658_6e-1;
-/// ln 2 with the low 32 bits zero.
-const LN2_HI: f64 = f64::from_bits(0x3FE6_2E42_FEE0_0000);
-/// ln 2 - LN2_HI.
-const LN2_LO: f64 = f64::from_bits(0x3DEA_39EF_3579_3C76);
-
-/// ln x for a positive normal x (`-inf` for 0): fdlibm's `log`, branch-free so that loops over
-/// samples vectorize; about 1 ulp. The sums of a log-sum-exp are 0 or in [1, K].
-#[inline(always)]
-fn log_of_sum(x: f64) -> f64 {
-    let bits = x.to_bits();
-    let high = bits >> 32;
-    let mantissa_high = high & 0x000f_ffff;
-    let carry = (mantissa_high + 0x9_5f64) & 0x10_0000;
-    let m = f64::from_bits(((mantissa_high | (carry ^ 0x3ff0_0000)) << 32) | (bits & 0xffff_ffff));
-    let biased = (high >> 20) + (carry >> 20);
-    let k = f64::from_bits(0x4330_0000_0000_0000 | biased) - (4_503_599_627_370_496.0 + 1023.0);
-    let f = m - 1.0;
-    let hfsq = 0.5 * f * f;
-    let s = f / (2.0 + f);
-    let z = s * s;
-    let w = z * z;
-    let t1 = w * (LG2 + w * (LG4 + w * LG6));
-    let t2 = z * (LG1 + w * (LG3 + w * (LG5 + w * LG7)));
-    let r = t2 + t1;
-    let y = k * LN2_HI - ((hfsq - (s * (hfsq + r) + k * LN2_LO)) - f);
-    if x > 0.0 {
-        y
-    } else {
-        f64::NEG_INFINITY
-    }
 }
 
 /// One row of random responsibilities: Dirichlet(1, ..., 1) from normalized -ln(1 - U).
