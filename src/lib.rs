@@ -16,7 +16,8 @@
 //! - [`gmm`]: Gaussian mixtures: checked views over caller buffers, densities.
 //! - [`distance`]: closed-form L2 distances between mixtures, KL costs, moment matching.
 //! - [`mlr`]: mixtures of linear regressions with clustered data (C-MLR): node statistics,
-//!   Algorithm 1 and 2 EM steps and fits, initialization, simulation.
+//!   Algorithm 1 and 2 EM steps and fits, initialization, simulation; and mixtures of K
+//!   regressions, grouped (on per-node sufficient statistics) or not (streaming).
 //! - [`reduce`]: MM reduction of a weighted mixture to K components (KL cost).
 //! - [`robust`]: COAT, DFMR and the baseline aggregators of local estimates.
 //! - [`wire`]: the versioned, checked byte format of one local estimate.

@@ -1195,3 +1195,260 @@ fn work_lengths_check_sizes() {
         mlr::mixreg_fit_work_len(10_000_000, 3, 4, true)
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// The C ABI: the same results as the safe API, and bad arguments rejected untouched.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn c_fits_equal_the_safe_api_and_reject_bad_arguments() {
+    use mixkern::ffi::{
+        mk_mixreg_fit, mk_mixreg_fit_grouped, mk_mixreg_fit_grouped_work_len,
+        mk_mixreg_fit_work_len, mk_mixreg_node_statistics, mk_mixreg_node_stats_len,
+        mk_mixreg_options_default, MkMixRegOptions, MkMixRegReport, MK_MIXREG_INIT_RANDOM,
+        MK_NOISE_SHARED,
+    };
+    let (k, d) = (3, 3);
+    let thetas = separated_thetas(k, d, true);
+    let data = simulate(91, &vec![15; 60], d, &thetas, 0.5);
+    let (m, n, p) = (data.sizes.len(), data.y.len(), d + 1);
+    let rust_stats = stats(&data, true);
+    let mut c_stats = vec![f64::NAN; m * mk_mixreg_node_stats_len(d, 1)];
+    // SAFETY: buffers of the documented lengths.
+    let status = unsafe {
+        mk_mixreg_node_statistics(
+            data.x.as_ptr(),
+            data.y.as_ptr(),
+            n,
+            d,
+            data.sizes.as_ptr(),
+            m,
+            1,
+            c_stats.as_mut_ptr(),
+        )
+    };
+    assert_eq!(status, 0);
+    assert_eq!(c_stats, rust_stats);
+
+    let mut options = mk_mixreg_options_default();
+    options.k = k;
+    options.intercept = 1;
+    options.noise = MK_NOISE_SHARED;
+    let opts = MixRegOptions {
+        k,
+        intercept: true,
+        noise: Noise::Shared,
+        ..MixRegOptions::default()
+    };
+    const SENTINEL: f64 = -3.5;
+    type Outs = (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>);
+    let outs = |rows: usize| -> Outs {
+        (
+            vec![SENTINEL; k],
+            vec![SENTINEL; k * p],
+            vec![SENTINEL; k],
+            vec![SENTINEL; rows * k],
+        )
+    };
+    let call = |grouped: bool, o: &MkMixRegOptions, work_len: usize, out: &mut Outs| -> i32 {
+        let mut work = vec![0.0; work_len];
+        let mut report = std::mem::MaybeUninit::<MkMixRegReport>::uninit();
+        let (w, c, s, post) = out;
+        // SAFETY: buffers of the documented lengths (work as declared); NULL start pointers
+        // are allowed for the node least-squares and random starts.
+        unsafe {
+            if grouped {
+                mk_mixreg_fit_grouped(
+                    c_stats.as_ptr(),
+                    m,
+                    d,
+                    o,
+                    std::ptr::null(),
+                    std::ptr::null(),
+                    std::ptr::null(),
+                    w.as_mut_ptr(),
+                    c.as_mut_ptr(),
+                    s.as_mut_ptr(),
+                    post.as_mut_ptr(),
+                    std::ptr::null_mut(),
+                    work.as_mut_ptr(),
+                    work.len(),
+                    report.as_mut_ptr(),
+                )
+            } else {
+                mk_mixreg_fit(
+                    data.x.as_ptr(),
+                    data.y.as_ptr(),
+                    n,
+                    d,
+                    o,
+                    std::ptr::null(),
+                    std::ptr::null(),
+                    std::ptr::null(),
+                    w.as_mut_ptr(),
+                    c.as_mut_ptr(),
+                    s.as_mut_ptr(),
+                    post.as_mut_ptr(),
+                    std::ptr::null_mut(),
+                    work.as_mut_ptr(),
+                    work.len(),
+                    report.as_mut_ptr(),
+                )
+            }
+        }
+    };
+
+    // Grouped from the node least-squares start: bitwise the safe API's result.
+    let grouped_len = mk_mixreg_fit_grouped_work_len(m, k, d, 1);
+    let mut c_out = outs(m);
+    assert_eq!(call(true, &options, grouped_len, &mut c_out), 0);
+    let (mut w, mut c, mut s, mut post) = outs(m);
+    let mut work = vec![0.0; grouped_len];
+    mlr::mixreg_fit_grouped(
+        &rust_stats,
+        m,
+        d,
+        &opts,
+        MixRegInit::NodeLeastSquares,
+        &mut w,
+        &mut c,
+        &mut s,
+        Some(&mut post),
+        None,
+        &mut work,
+    )
+    .unwrap();
+    assert_eq!(c_out, (w, c, s, post));
+
+    // Ungrouped from random starts: the same.
+    let mut random = options;
+    random.init = MK_MIXREG_INIT_RANDOM;
+    random.n_init = 3;
+    let ungrouped_len = mk_mixreg_fit_work_len(n, k, d, 1);
+    let mut c_out = outs(n);
+    assert_eq!(call(false, &random, ungrouped_len, &mut c_out), 0);
+    let (mut w, mut c, mut s, mut post) = outs(n);
+    let mut work = vec![0.0; ungrouped_len];
+    let r_opts = MixRegOptions { n_init: 3, ..opts };
+    mlr::mixreg_fit(
+        &data.x,
+        &data.y,
+        n,
+        d,
+        &r_opts,
+        MixRegInit::Random,
+        &mut w,
+        &mut c,
+        &mut s,
+        Some(&mut post),
+        None,
+        &mut work,
+    )
+    .unwrap();
+    assert_eq!(c_out, (w, c, s, post));
+
+    // Bad arguments: their statuses, outputs untouched.
+    let bad: [(&str, MkMixRegOptions, bool, usize, Status); 7] = [
+        (
+            "noise code",
+            MkMixRegOptions {
+                noise: 9,
+                ..options
+            },
+            true,
+            grouped_len,
+            Status::BadParameter,
+        ),
+        (
+            "intercept flag",
+            MkMixRegOptions {
+                intercept: 2,
+                ..options
+            },
+            true,
+            grouped_len,
+            Status::BadParameter,
+        ),
+        (
+            "init code",
+            MkMixRegOptions { init: 7, ..options },
+            true,
+            grouped_len,
+            Status::BadParameter,
+        ),
+        (
+            "known sigma 0",
+            MkMixRegOptions {
+                noise: 2,
+                known_sigma: 0.0,
+                ..options
+            },
+            true,
+            grouped_len,
+            Status::BadParameter,
+        ),
+        (
+            "short work",
+            options,
+            true,
+            grouped_len - 1,
+            Status::BufferTooShort,
+        ),
+        (
+            "node start ungrouped",
+            options,
+            false,
+            ungrouped_len,
+            Status::BadParameter,
+        ),
+        (
+            "max_iter 0",
+            MkMixRegOptions {
+                max_iter: 0,
+                ..random
+            },
+            false,
+            ungrouped_len,
+            Status::BadParameter,
+        ),
+    ];
+    for (name, o, grouped, work_len, want) in bad {
+        let mut out = outs(if grouped { m } else { n });
+        assert_eq!(call(grouped, &o, work_len, &mut out), want.code(), "{name}");
+        assert_eq!(
+            out,
+            outs(if grouped { m } else { n }),
+            "{name}: outputs written"
+        );
+    }
+    // A NULL options pointer.
+    let mut out = outs(m);
+    let mut work = vec![0.0; grouped_len];
+    let mut report = std::mem::MaybeUninit::<MkMixRegReport>::uninit();
+    let (w, c, s, post) = &mut out;
+    // SAFETY: NULL options is the case under test; the other buffers are valid.
+    let status = unsafe {
+        mk_mixreg_fit_grouped(
+            c_stats.as_ptr(),
+            m,
+            d,
+            std::ptr::null(),
+            std::ptr::null(),
+            std::ptr::null(),
+            std::ptr::null(),
+            w.as_mut_ptr(),
+            c.as_mut_ptr(),
+            s.as_mut_ptr(),
+            post.as_mut_ptr(),
+            std::ptr::null_mut(),
+            work.as_mut_ptr(),
+            work.len(),
+            report.as_mut_ptr(),
+        )
+    };
+    assert_eq!(status, Status::NullPointer.code());
+    assert_eq!(out, outs(m));
+    assert_eq!(mk_mixreg_node_stats_len(d, 3), 0);
+    assert_eq!(mk_mixreg_fit_grouped_work_len(0, k, d, 1), 0);
+    assert_eq!(mk_mixreg_fit_work_len(n, k, usize::MAX, 1), 0);
+}

@@ -40,6 +40,15 @@ int header_check(void) {
     agg_options.method = MK_AGG_COAT;
     agg_options.method = MK_AGG_MEDOID;
     agg_options.reduce = reduce_options;
+    mk_mixreg_options mixreg_options = mk_mixreg_options_default();
+    mk_mixreg_report mixreg_report;
+    mixreg_report.emptied = 0;
+    mixreg_options.noise = MK_NOISE_PER_COMPONENT;
+    mixreg_options.noise = MK_NOISE_SHARED;
+    mixreg_options.noise = MK_NOISE_KNOWN;
+    mixreg_options.init = MK_MIXREG_INIT_GIVEN;
+    mixreg_options.init = MK_MIXREG_INIT_NODE_LEAST_SQUARES;
+    mixreg_options.init = MK_MIXREG_INIT_RANDOM;
     const char *message = mk_status_str(codes[1]);
     const char *version = mk_version();
     size_t work = mk_cmlr_fit_work_len(1, 1) + mk_cmlr_init_work_len(1) +
@@ -50,7 +59,8 @@ int header_check(void) {
                   mk_l2_pairwise_work_len(1, 1, 1, MK_COV_FULL) + gmm_report.iterations +
                   mk_aggregate_messages_work_len(1, 1, 1, MK_COV_FULL) +
                   mk_wire_message_len(1, 1, MK_COV_DIAG) + MK_WIRE_HEADER_LEN + MK_WIRE_VERSION +
-                  agg_report.reduce.kept + reduce_report.kept + agg_options.reduce.max_iter;
+                  agg_report.reduce.kept + reduce_report.kept + agg_options.reduce.max_iter +
+                  mixreg_options.k + mixreg_report.emptied;
     return (int)ok + (int)report.iterations + (message[0] == 0) + (version[0] == 0) +
            (int)(work == 0) + (int)options.max_iter * 0;
 }
