@@ -129,7 +129,7 @@ struct Out {
     cov: Vec<f64>,
 }
 
-fn run(ms: &Machines, rho: Option<f64>) -> Result<Out, Status> {
+fn run(ms: &Machines, method: Aggregator) -> Result<Out, Status> {
     let mut work = vec![f64::NAN; aggregate_work_len(ms.m, K, D, CovKind::Full).unwrap()];
     let mut status = vec![-7; ms.m];
     let mut selected = vec![9; ms.m];
@@ -139,44 +139,24 @@ fn run(ms: &Machines, rho: Option<f64>) -> Result<Out, Status> {
         vec![f64::NAN; K * C],
     );
     let opts = ReduceOptions::default();
-    let report = match rho {
-        Some(rho) => aggregate(
-            Aggregator::Dfmr { rho },
-            &ms.w,
-            &ms.mu,
-            &ms.cov,
-            ms.m,
-            K,
-            D,
-            CovKind::Full,
-            None,
-            &opts,
-            &mut status,
-            &mut selected,
-            &mut w,
-            &mut mu,
-            &mut cov,
-            &mut work,
-        ),
-        None => aggregate(
-            Aggregator::Vanilla,
-            &ms.w,
-            &ms.mu,
-            &ms.cov,
-            ms.m,
-            K,
-            D,
-            CovKind::Full,
-            None,
-            &opts,
-            &mut status,
-            &mut selected,
-            &mut w,
-            &mut mu,
-            &mut cov,
-            &mut work,
-        ),
-    }?;
+    let report = aggregate(
+        method,
+        &ms.w,
+        &ms.mu,
+        &ms.cov,
+        ms.m,
+        K,
+        D,
+        CovKind::Full,
+        None,
+        &opts,
+        &mut status,
+        &mut selected,
+        &mut w,
+        &mut mu,
+        &mut cov,
+        &mut work,
+    )?;
     Ok(Out {
         report,
         status,
@@ -280,7 +260,13 @@ fn dfmr_resists_byzantine_machines_and_vanilla_does_not() {
 
 fn byzantine_case(seed: u64) {
     let (ms, honest_flags) = attacked(seed);
-    let out = run(&ms, Some(default_rho(10))).unwrap();
+    let out = run(
+        &ms,
+        Aggregator::Dfmr {
+            rho: default_rho(10),
+        },
+    )
+    .unwrap();
     // The NaN and non-SPD machines are reported with their codes; the others are valid.
     for (i, &s) in out.status.iter().enumerate() {
         let want = match i {
@@ -306,7 +292,7 @@ fn byzantine_case(seed: u64) {
     let dfmr_err = dist_to_truth(&out.w, &out.mu, &out.cov);
     assert!(dfmr_err < 0.04 * norm, "dfmr {dfmr_err}, |G*| {norm}");
 
-    let van = run(&ms, None).unwrap();
+    let van = run(&ms, Aggregator::Vanilla).unwrap();
     assert_eq!(van.status, out.status);
     assert_eq!(van.report.selected, 8);
     assert_eq!(van.report.coat, out.report.coat);
@@ -321,7 +307,7 @@ fn byzantine_case(seed: u64) {
     );
 
     // rho = 1 keeps a majority of the valid machines, all honest here.
-    let tight = run(&ms, Some(1.0)).unwrap();
+    let tight = run(&ms, Aggregator::Dfmr { rho: 1.0 }).unwrap();
     // The ball of radius r_COAT holds h = 6 machines, and only 6 are honest.
     assert_eq!(tight.report.selected, 6);
     for i in 0..10 {
@@ -372,7 +358,13 @@ fn medoid_is_an_honest_machine_copied_bitwise() {
 #[test]
 fn dfmr_does_not_depend_on_the_order_of_the_machines() {
     let (ms, _) = attacked(13);
-    let base = run(&ms, Some(default_rho(10))).unwrap();
+    let base = run(
+        &ms,
+        Aggregator::Dfmr {
+            rho: default_rho(10),
+        },
+    )
+    .unwrap();
     let mut rng = Rng::new(99);
     for _ in 0..5 {
         // A random permutation (Fisher-Yates).
@@ -381,7 +373,13 @@ fn dfmr_does_not_depend_on_the_order_of_the_machines() {
             let j = rng.below(i as u64 + 1) as usize;
             perm.swap(i, j);
         }
-        let out = run(&ms.permuted(&perm), Some(default_rho(10))).unwrap();
+        let out = run(
+            &ms.permuted(&perm),
+            Aggregator::Dfmr {
+                rho: default_rho(10),
+            },
+        )
+        .unwrap();
         assert_eq!(perm[out.report.coat], base.report.coat);
         assert_eq!(out.report.radius, base.report.radius);
         assert_eq!(out.report.selected, base.report.selected);
@@ -408,7 +406,13 @@ fn identical_honest_machines_give_back_their_mixture() {
     for _ in 0..5 {
         ms.push(&tw, &tmu, &tcov);
     }
-    let out = run(&ms, Some(default_rho(5))).unwrap();
+    let out = run(
+        &ms,
+        Aggregator::Dfmr {
+            rho: default_rho(5),
+        },
+    )
+    .unwrap();
     assert_eq!(out.report.radius, 0.0);
     assert_eq!(out.report.coat, 0);
     assert_eq!((out.report.selected, out.report.valid), (5, 5));
@@ -442,45 +446,25 @@ fn too_few_valid_machines_is_an_error_with_untouched_outputs() {
         vec![sentinel; K * C],
     );
     let opts = ReduceOptions::default();
-    for rho in [Some(1.0), None] {
-        let r = match rho {
-            Some(rho) => aggregate(
-                Aggregator::Dfmr { rho },
-                &ms.w,
-                &ms.mu,
-                &ms.cov,
-                5,
-                K,
-                D,
-                CovKind::Full,
-                None,
-                &opts,
-                &mut status,
-                &mut selected,
-                &mut w,
-                &mut mu,
-                &mut cov,
-                &mut work,
-            ),
-            None => aggregate(
-                Aggregator::Vanilla,
-                &ms.w,
-                &ms.mu,
-                &ms.cov,
-                5,
-                K,
-                D,
-                CovKind::Full,
-                None,
-                &opts,
-                &mut status,
-                &mut selected,
-                &mut w,
-                &mut mu,
-                &mut cov,
-                &mut work,
-            ),
-        };
+    for method in [Aggregator::Dfmr { rho: 1.0 }, Aggregator::Vanilla] {
+        let r = aggregate(
+            method,
+            &ms.w,
+            &ms.mu,
+            &ms.cov,
+            5,
+            K,
+            D,
+            CovKind::Full,
+            None,
+            &opts,
+            &mut status,
+            &mut selected,
+            &mut w,
+            &mut mu,
+            &mut cov,
+            &mut work,
+        );
         assert_eq!(r, Err(Status::NonFinite));
         assert_eq!(status, vec![-7; 5]);
         assert_eq!(selected, vec![9; 5]);

@@ -147,6 +147,58 @@ unsafe fn init<'a>(
     })
 }
 
+/// What both fits take besides their data, from the C arguments: the options, the start and
+/// the outputs (`rows` posterior rows: m nodes or n samples).
+struct FitArgs<'a> {
+    opts: MixRegOptions,
+    init: MixRegInit<'a>,
+    weights_out: &'a mut [f64],
+    coefs_out: &'a mut [f64],
+    sigma2_out: &'a mut [f64],
+    posteriors_out: Option<&'a mut [f64]>,
+    trace: Option<&'a mut [f64]>,
+    work: &'a mut [f64],
+    report: &'a mut MkMixRegReport,
+}
+
+/// # Safety
+/// As documented for `mk_mixreg_fit_grouped` and `mk_mixreg_fit`, with `rows` posterior rows.
+#[allow(clippy::too_many_arguments)]
+unsafe fn fit_args<'a>(
+    options: *const MkMixRegOptions,
+    d: usize,
+    rows: usize,
+    init_weights: *const f64,
+    init_coefs: *const f64,
+    init_sigma2: *const f64,
+    weights_out: *mut f64,
+    coefs_out: *mut f64,
+    sigma2_out: *mut f64,
+    posteriors_out: *mut f64,
+    trace: *mut f64,
+    work: *mut f64,
+    work_len: usize,
+    report: *mut MkMixRegReport,
+) -> Result<FitArgs<'a>, Status> {
+    // SAFETY (all blocks below): lengths as documented; the caller guarantees validity.
+    let o = *unsafe { options.as_ref() }.ok_or(Status::NullPointer)?;
+    let opts = o.to_options()?;
+    let p = d
+        .checked_add(usize::from(opts.intercept))
+        .ok_or(Status::SizeOverflow)?;
+    Ok(FitArgs {
+        opts,
+        init: unsafe { init(&o, p, init_weights, init_coefs, init_sigma2) }?,
+        weights_out: unsafe { slice_mut(weights_out, o.k) }?,
+        coefs_out: unsafe { slice_mut(coefs_out, product(o.k, p)?) }?,
+        sigma2_out: unsafe { slice_mut(sigma2_out, o.k) }?,
+        posteriors_out: unsafe { optional_slice_mut(posteriors_out, product(rows, o.k)?) }?,
+        trace: unsafe { optional_slice_mut(trace, o.max_iter) }?,
+        work: unsafe { slice_mut(work, work_len) }?,
+        report: unsafe { report.as_mut() }.ok_or(Status::NullPointer)?,
+    })
+}
+
 /// Doubles per node of `mk_mixreg_node_statistics`: 2 + p + p*p with p = d + intercept
 /// (n_j, y^T y, X^T y, X^T X); 0 if d is 0, `intercept` is not 0/1, or the length overflows.
 #[no_mangle]
@@ -260,35 +312,41 @@ pub unsafe extern "C" fn mk_mixreg_fit_grouped(
     report: *mut MkMixRegReport,
 ) -> i32 {
     run(|| {
-        // SAFETY (all blocks below): lengths as documented; the caller guarantees validity.
-        let o = *unsafe { options.as_ref() }.ok_or(Status::NullPointer)?;
-        let opts = o.to_options()?;
-        let p = d
-            .checked_add(usize::from(opts.intercept))
-            .ok_or(Status::SizeOverflow)?;
-        let stats = unsafe { slice(stats, product(m, mlr::node_stats_len(d, opts.intercept)?)?) }?;
-        let init = unsafe { init(&o, p, init_weights, init_coefs, init_sigma2) }?;
-        let weights_out = unsafe { slice_mut(weights_out, o.k) }?;
-        let coefs_out = unsafe { slice_mut(coefs_out, product(o.k, p)?) }?;
-        let sigma2_out = unsafe { slice_mut(sigma2_out, o.k) }?;
-        let posteriors_out = unsafe { optional_slice_mut(posteriors_out, product(m, o.k)?) }?;
-        let trace = unsafe { optional_slice_mut(trace, o.max_iter) }?;
-        let work = unsafe { slice_mut(work, work_len) }?;
-        let report = unsafe { report.as_mut() }.ok_or(Status::NullPointer)?;
+        // SAFETY (both blocks): lengths as documented; the caller guarantees validity.
+        let a = unsafe {
+            fit_args(
+                options,
+                d,
+                m,
+                init_weights,
+                init_coefs,
+                init_sigma2,
+                weights_out,
+                coefs_out,
+                sigma2_out,
+                posteriors_out,
+                trace,
+                work,
+                work_len,
+                report,
+            )
+        }?;
+        let stats_len = product(m, mlr::node_stats_len(d, a.opts.intercept)?)?;
+        let stats = unsafe { slice(stats, stats_len) }?;
         let r = mlr::mixreg_fit_grouped(
             stats,
             m,
             d,
-            &opts,
-            init,
-            weights_out,
-            coefs_out,
-            sigma2_out,
-            posteriors_out,
-            trace,
-            work,
+            &a.opts,
+            a.init,
+            a.weights_out,
+            a.coefs_out,
+            a.sigma2_out,
+            a.posteriors_out,
+            a.trace,
+            a.work,
         )?;
-        *report = r.into();
+        *a.report = r.into();
         Ok(())
     })
 }
@@ -336,37 +394,42 @@ pub unsafe extern "C" fn mk_mixreg_fit(
     report: *mut MkMixRegReport,
 ) -> i32 {
     run(|| {
-        // SAFETY (all blocks below): lengths as documented; the caller guarantees validity.
-        let o = *unsafe { options.as_ref() }.ok_or(Status::NullPointer)?;
-        let opts = o.to_options()?;
-        let p = d
-            .checked_add(usize::from(opts.intercept))
-            .ok_or(Status::SizeOverflow)?;
+        // SAFETY (all blocks): lengths as documented; the caller guarantees validity.
+        let a = unsafe {
+            fit_args(
+                options,
+                d,
+                n,
+                init_weights,
+                init_coefs,
+                init_sigma2,
+                weights_out,
+                coefs_out,
+                sigma2_out,
+                posteriors_out,
+                trace,
+                work,
+                work_len,
+                report,
+            )
+        }?;
         let x = unsafe { slice(x, product(n, d)?) }?;
         let y = unsafe { slice(y, n) }?;
-        let init = unsafe { init(&o, p, init_weights, init_coefs, init_sigma2) }?;
-        let weights_out = unsafe { slice_mut(weights_out, o.k) }?;
-        let coefs_out = unsafe { slice_mut(coefs_out, product(o.k, p)?) }?;
-        let sigma2_out = unsafe { slice_mut(sigma2_out, o.k) }?;
-        let posteriors_out = unsafe { optional_slice_mut(posteriors_out, product(n, o.k)?) }?;
-        let trace = unsafe { optional_slice_mut(trace, o.max_iter) }?;
-        let work = unsafe { slice_mut(work, work_len) }?;
-        let report = unsafe { report.as_mut() }.ok_or(Status::NullPointer)?;
         let r = mlr::mixreg_fit(
             x,
             y,
             n,
             d,
-            &opts,
-            init,
-            weights_out,
-            coefs_out,
-            sigma2_out,
-            posteriors_out,
-            trace,
-            work,
+            &a.opts,
+            a.init,
+            a.weights_out,
+            a.coefs_out,
+            a.sigma2_out,
+            a.posteriors_out,
+            a.trace,
+            a.work,
         )?;
-        *report = r.into();
+        *a.report = r.into();
         Ok(())
     })
 }
