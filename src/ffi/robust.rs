@@ -106,6 +106,54 @@ fn parse_options(
     Ok((method, ReduceOptions::from(&o.reduce)))
 }
 
+/// What both aggregation entries take besides the estimates, from the C arguments: the method,
+/// the reduction options and the outputs, for m machines of K components in dimension d with c
+/// doubles per covariance.
+struct AggregateArgs<'a> {
+    method: Aggregator,
+    reduce_opts: ReduceOptions,
+    machine_status_out: &'a mut [i32],
+    selected_out: &'a mut [u8],
+    weights_out: &'a mut [f64],
+    means_out: &'a mut [f64],
+    covs_out: &'a mut [f64],
+    work: &'a mut [f64],
+    report: &'a mut MkAggregateReport,
+}
+
+/// # Safety
+/// As documented for `mk_aggregate` and `mk_aggregate_messages`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn aggregate_args<'a>(
+    options: *const MkAggregateOptions,
+    m: usize,
+    k: usize,
+    d: usize,
+    c: usize,
+    machine_status_out: *mut i32,
+    selected_out: *mut u8,
+    weights_out: *mut f64,
+    means_out: *mut f64,
+    covs_out: *mut f64,
+    work: *mut f64,
+    work_len: usize,
+    report: *mut MkAggregateReport,
+) -> Result<AggregateArgs<'a>, Status> {
+    // SAFETY (all blocks below): lengths as documented; the caller guarantees validity.
+    let (method, reduce_opts) = parse_options(unsafe { options.as_ref() }, m)?;
+    Ok(AggregateArgs {
+        method,
+        reduce_opts,
+        machine_status_out: unsafe { slice_mut(machine_status_out, m) }?,
+        selected_out: unsafe { slice_mut(selected_out, m) }?,
+        weights_out: unsafe { slice_mut(weights_out, k) }?,
+        means_out: unsafe { slice_mut(means_out, product(k, d)?) }?,
+        covs_out: unsafe { slice_mut(covs_out, product(k, c)?) }?,
+        work: unsafe { slice_mut(work, work_len) }?,
+        report: unsafe { report.as_mut() }.ok_or(Status::NullPointer)?,
+    })
+}
+
 /// Workspace length (doubles) of `mk_coat`: m; 0 if m is 0.
 #[no_mangle]
 pub extern "C" fn mk_coat_work_len(m: usize) -> usize {
@@ -233,16 +281,25 @@ pub unsafe extern "C" fn mk_aggregate(
         let means = unsafe { slice(means, product(mk, d)?) }?;
         let covs = unsafe { slice(covs, product(mk, c)?) }?;
         let sample_sizes = unsafe { optional_slice(sample_sizes, m) }?;
-        let (method, reduce_opts) = parse_options(unsafe { options.as_ref() }, m)?;
-        let machine_status_out = unsafe { slice_mut(machine_status_out, m) }?;
-        let selected_out = unsafe { slice_mut(selected_out, m) }?;
-        let weights_out = unsafe { slice_mut(weights_out, k) }?;
-        let means_out = unsafe { slice_mut(means_out, product(k, d)?) }?;
-        let covs_out = unsafe { slice_mut(covs_out, product(k, c)?) }?;
-        let work = unsafe { slice_mut(work, work_len) }?;
-        let report = unsafe { report.as_mut() }.ok_or(Status::NullPointer)?;
+        let a = unsafe {
+            aggregate_args(
+                options,
+                m,
+                k,
+                d,
+                c,
+                machine_status_out,
+                selected_out,
+                weights_out,
+                means_out,
+                covs_out,
+                work,
+                work_len,
+                report,
+            )
+        }?;
         let r = robust::aggregate(
-            method,
+            a.method,
             weights,
             means,
             covs,
@@ -251,15 +308,15 @@ pub unsafe extern "C" fn mk_aggregate(
             d,
             kind,
             sample_sizes,
-            &reduce_opts,
-            machine_status_out,
-            selected_out,
-            weights_out,
-            means_out,
-            covs_out,
-            work,
+            &a.reduce_opts,
+            a.machine_status_out,
+            a.selected_out,
+            a.weights_out,
+            a.means_out,
+            a.covs_out,
+            a.work,
         )?;
-        *report = r.into();
+        *a.report = r.into();
         Ok(())
     })
 }
@@ -328,32 +385,41 @@ pub unsafe extern "C" fn mk_aggregate_messages(
         // SAFETY (all blocks below): lengths as documented; the caller guarantees validity.
         let messages = unsafe { slice(messages, m) }?;
         let message_lens = unsafe { slice(message_lens, m) }?;
-        let (method, reduce_opts) = parse_options(unsafe { options.as_ref() }, m)?;
-        let machine_status_out = unsafe { slice_mut(machine_status_out, m) }?;
-        let selected_out = unsafe { slice_mut(selected_out, m) }?;
-        let weights_out = unsafe { slice_mut(weights_out, k) }?;
-        let means_out = unsafe { slice_mut(means_out, product(k, d)?) }?;
-        let covs_out = unsafe { slice_mut(covs_out, product(k, c)?) }?;
-        let work = unsafe { slice_mut(work, work_len) }?;
-        let report = unsafe { report.as_mut() }.ok_or(Status::NullPointer)?;
+        let a = unsafe {
+            aggregate_args(
+                options,
+                m,
+                k,
+                d,
+                c,
+                machine_status_out,
+                selected_out,
+                weights_out,
+                means_out,
+                covs_out,
+                work,
+                work_len,
+                report,
+            )
+        }?;
         // SAFETY: messages[i] is valid for message_lens[i] bytes when non-null (contract).
         let message = |i: usize| unsafe { slice(messages[i], message_lens[i]) }.ok();
         let r = robust::aggregate_messages(
-            method,
+            a.method,
             &message,
             m,
             k,
             d,
             kind,
-            &reduce_opts,
-            machine_status_out,
-            selected_out,
-            weights_out,
-            means_out,
-            covs_out,
-            work,
+            &a.reduce_opts,
+            a.machine_status_out,
+            a.selected_out,
+            a.weights_out,
+            a.means_out,
+            a.covs_out,
+            a.work,
         )?;
-        *report = r.into();
+        *a.report = r.into();
         Ok(())
     })
 }
