@@ -143,6 +143,18 @@ fn bits(v: &[f64]) -> Vec<u64> {
     v.iter().map(|x| x.to_bits()).collect()
 }
 
+impl From<Buffers> for Out {
+    fn from((status, selected, w, mu, cov): Buffers) -> Out {
+        Out {
+            status,
+            selected,
+            w: bits(&w),
+            mu: bits(&mu),
+            cov: bits(&cov),
+        }
+    }
+}
+
 fn from_arrays(method: Aggregator, e: &Estimates) -> (Result<AggregateReport, Status>, Out) {
     let m = e.m();
     let (mut st, mut sel, mut w, mut mu, mut cov) = buffers(m, e.kind);
@@ -165,16 +177,7 @@ fn from_arrays(method: Aggregator, e: &Estimates) -> (Result<AggregateReport, St
         &mut cov,
         &mut work,
     );
-    (
-        r,
-        Out {
-            status: st,
-            selected: sel,
-            w: bits(&w),
-            mu: bits(&mu),
-            cov: bits(&cov),
-        },
-    )
+    (r, Out::from((st, sel, w, mu, cov)))
 }
 
 fn from_messages(
@@ -201,16 +204,7 @@ fn from_messages(
         &mut cov,
         &mut work,
     );
-    (
-        r,
-        Out {
-            status: st,
-            selected: sel,
-            w: bits(&w),
-            mu: bits(&mu),
-            cov: bits(&cov),
-        },
-    )
+    (r, Out::from((st, sel, w, mu, cov)))
 }
 
 fn methods(m: usize) -> [Aggregator; 6] {
@@ -312,17 +306,7 @@ fn broken_messages_are_reported_and_change_nothing() {
         messages[6] = None;
         let (r, out) = from_messages(Aggregator::Dfmr { rho: 2.0 }, &messages, kind);
         assert_eq!(r, Err(Status::NonFinite));
-        let (st, sel, w, mu, cov) = buffers(13, kind);
-        assert_eq!(
-            out,
-            Out {
-                status: st,
-                selected: sel,
-                w: bits(&w),
-                mu: bits(&mu),
-                cov: bits(&cov)
-            }
-        );
+        assert_eq!(out, Out::from(buffers(13, kind)));
     }
 }
 
@@ -393,9 +377,7 @@ fn fuzzed_messages_never_break_the_aggregator() {
                             "round {round}: {method:?} failed with {status:?}"
                         );
                         assert!(matches!(status, Status::NonFinite | Status::NotSpd));
-                        let (st, sel, w, mu, cov) = buffers(7, kind);
-                        assert_eq!((out.status, out.selected), (st, sel));
-                        assert_eq!((out.w, out.mu, out.cov), (bits(&w), bits(&mu), bits(&cov)));
+                        assert_eq!(out, Out::from(buffers(7, kind)));
                     }
                 }
             }
@@ -493,13 +475,7 @@ fn c_aggregation_equals_the_safe_api() {
                     }
                 };
                 assert_eq!(status, 0, "{method:?}");
-                let got = Out {
-                    status: st,
-                    selected: sel,
-                    w: bits(&w),
-                    mu: bits(&mu),
-                    cov: bits(&cov),
-                };
+                let got = Out::from((st, sel, w, mu, cov));
                 assert_eq!(got, want, "{method:?} from_bytes={from_bytes}");
             }
         }
