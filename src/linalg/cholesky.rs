@@ -9,7 +9,7 @@
 //! transposed solve is organised by rows (via [`axpy`]). The factorization and the forward
 //! substitution are instantiated per fixed dimension and for AVX2 (`src/dispatch.rs`); every
 //! instance gives the same bits.
-use super::vector::{axpy, dot};
+use super::vector::{axpy, chunk_sums4, dot};
 use crate::dispatch::{dim, dispatch_dim, with_avx2};
 use crate::status::{checked_mul, ensure_len};
 use crate::Status;
@@ -93,26 +93,6 @@ fn cholesky_portable<const D: usize>(a: &mut [f64], d: usize) -> Result<(), Stat
 with_avx2! {
     /// [`cholesky_portable`], for the best instruction set the CPU has.
     fn cholesky_dispatched = cholesky_portable(a: &mut [f64], d: usize) -> Result<(), Status>
-}
-
-/// For r < 4, the part of [`dot`]`(a[r], b[r])` over its chunks of four, ((s0 + s2) +
-/// (s1 + s3)), with exactly [`dot`]'s operations; all slices have the length of `b[0]` (the
-/// `a[r]` at least that), a multiple of 4 for the result to be [`dot`]'s before its sequential
-/// tail, which the caller adds. Four independent sums in flight instead of one.
-#[inline(always)]
-pub(crate) fn chunk_sums4(a: [&[f64]; 4], b: [&[f64]; 4]) -> [f64; 4] {
-    let n = b[0].len();
-    let (a, b) = (a.map(|v| &v[..n]), b.map(|v| &v[..n]));
-    let mut s = [[0.0; 4]; 4];
-    for q in 0..n / 4 {
-        for ((s_r, a_r), b_r) in s.iter_mut().zip(&a).zip(&b) {
-            let (ac, bc) = (&a_r[q * 4..q * 4 + 4], &b_r[q * 4..q * 4 + 4]);
-            for ((sv, x), y) in s_r.iter_mut().zip(ac).zip(bc) {
-                *sv += x * y;
-            }
-        }
-    }
-    s.map(|s_r| (s_r[0] + s_r[2]) + (s_r[1] + s_r[3]))
 }
 
 /// Solves `L x = b` in place by forward substitution: on entry `b[..d]` holds `b`, on exit `x`.

@@ -6,11 +6,12 @@ mod cholesky;
 mod eigen;
 mod vector;
 
+pub(crate) use cholesky::solve_lower_portable;
 #[cfg(test)]
 pub(crate) use cholesky::tests::{lower_factor, random_spd, TEST_DIMS};
 pub use cholesky::{
     cholesky, cholesky_solve, log_det_cholesky, solve_lower, solve_lower_transpose,
 };
-pub(crate) use cholesky::{chunk_sums4, solve_lower_portable};
 pub use eigen::sym_eigen;
+pub(crate) use vector::chunk_sums4;
 pub use vector::{axpy, dot, norm2};

@@ -36,6 +36,26 @@ pub fn dot(a: &[f64], b: &[f64]) -> f64 {
     ((s0 + s2) + (s1 + s3)) + tail
 }
 
+/// For r < 4, the part of [`dot`]`(a[r], b[r])` over its chunks of four, ((s0 + s2) +
+/// (s1 + s3)), with exactly [`dot`]'s operations; all slices have the length of `b[0]` (the
+/// `a[r]` at least that), a multiple of 4 for the result to be [`dot`]'s before its sequential
+/// tail, which the caller adds. Four independent sums in flight instead of one.
+#[inline(always)]
+pub(crate) fn chunk_sums4(a: [&[f64]; 4], b: [&[f64]; 4]) -> [f64; 4] {
+    let n = b[0].len();
+    let (a, b) = (a.map(|v| &v[..n]), b.map(|v| &v[..n]));
+    let mut s = [[0.0; 4]; 4];
+    for q in 0..n / 4 {
+        for ((s_r, a_r), b_r) in s.iter_mut().zip(&a).zip(&b) {
+            let (ac, bc) = (&a_r[q * 4..q * 4 + 4], &b_r[q * 4..q * 4 + 4]);
+            for ((sv, x), y) in s_r.iter_mut().zip(ac).zip(bc) {
+                *sv += x * y;
+            }
+        }
+    }
+    s.map(|s_r| (s_r[0] + s_r[2]) + (s_r[1] + s_r[3]))
+}
+
 /// `y[i] += alpha * x[i]` for every `i`.
 ///
 /// The slices should have the same length (checked by `debug_assert_eq!`); in release builds
