@@ -122,7 +122,7 @@ fn em(c: &mut Criterion) {
                         &mut m,
                         &mut s,
                         None,
-                        None,
+                        gmm::GmmFitOutputs::default(),
                         &mut work,
                     )
                     .unwrap()

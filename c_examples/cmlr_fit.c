@@ -4,9 +4,9 @@
  * start from the node moments (no knowledge of theta*), fit with Algorithm 2, and print the
  * error min(|theta - theta*|, |theta + theta*|) of the start, of every iteration and of the fit.
  *
- * Build (after `cargo build --release`):
+ * Build (after `make`, or against an installed mixkern with `pkg-config --cflags --libs mixkern`):
  *   cc -std=c11 -O2 -Wall -Wextra -Werror -Iinclude c_examples/cmlr_fit.c \
- *      target/release/libmixkern.a -lpthread -ldl -lm -o target/cmlr_fit
+ *      target/c/libmixkern.a -lpthread -ldl -lm -o target/cmlr_fit
  */
 #include <math.h>
 #include <stdio.h>
@@ -57,7 +57,7 @@ int main(void) {
     double *y = malloc(n_total * sizeof(double));
     double *node_sums = malloc((size_t)M * D * sizeof(double));
     double sigma_chol[D * D];
-    size_t work_len = mk_cmlr_fit_work_len(M, D);
+    size_t work_len = mk_cmlr_fit_work_len(n_total, D, M);
     double *work = malloc(work_len * sizeof(double));
     if (x == NULL || y == NULL || node_sums == NULL || work == NULL) {
         fprintf(stderr, "out of memory\n");
@@ -66,27 +66,29 @@ int main(void) {
 
     printf("mixkern %s\n", mk_version());
     printf("data: m=%d n=%d d=%d sigma=%g snr=4\n", M, N_PER_NODE, D, sigma);
-    CHECK(mk_cmlr_simulate(2026, theta_star, D, sigma, node_sizes, M, n_total, x, y, NULL));
+    CHECK(mk_cmlr_simulate(theta_star, D, node_sizes, M, sigma, 2026, x, y, NULL));
 
     /* One pass over the data: node sums s_j and the factor of Sigma_hat. */
-    CHECK(mk_cmlr_node_statistics(x, y, n_total, D, node_sizes, M, node_sums, sigma_chol, work,
+    CHECK(mk_cmlr_node_statistics(x, n_total, D, y, node_sizes, M, node_sums, sigma_chol, work,
                                   work_len));
-
-    /* Start from the node moments: no knowledge of theta* needed. */
-    double theta[D];
-    CHECK(mk_cmlr_init(node_sums, node_sizes, M, D, sigma_chol, 0, theta, work, work_len));
-    printf("init_error: %.17g\n", sign_invariant_distance(theta, theta_star));
 
     mk_cmlr_options options = mk_cmlr_options_default();
     options.algorithm = MK_CMLR_ALG2;
-    options.init = MK_CMLR_INIT_GIVEN;
     options.sigma = sigma;
     options.tol = 1e-10;
     options.max_iter = MAX_ITER;
+
+    /* Start from the node moments: no knowledge of theta* needed. */
+    double theta[D];
+    CHECK(mk_cmlr_init(node_sums, M, D, node_sizes, sigma_chol, &options, theta, work, work_len));
+    printf("init_error: %.17g\n", sign_invariant_distance(theta, theta_star));
+
+    options.init = MK_CMLR_INIT_GIVEN;
     double trace_error[MAX_ITER];
+    const mk_cmlr_trace trace = {.theta_star = theta_star, .error = trace_error};
     mk_cmlr_report report;
-    CHECK(mk_cmlr_fit(x, y, n_total, D, node_sizes, M, &options, theta, theta_star, NULL,
-                      trace_error, work, work_len, &report));
+    CHECK(mk_cmlr_fit(x, n_total, D, y, node_sizes, M, &options, theta, &trace, work, work_len,
+                      &report));
     for (size_t t = 0; t < report.iterations; t++) {
         printf("iter %zu error %.17g\n", t + 1, trace_error[t]);
     }

@@ -11,9 +11,12 @@
  * each baseline (Vanilla, Trim, COAT, Medoid), and with the oracle that knows the honest nodes,
  * and prints each result's L2 distance to the true mixture, and how every machine was treated.
  *
- * Build (after `cargo build --release`):
+ * The centre learns K, d and the covariance kind from the first message it received
+ * (mk_wire_read_header); it needs no shape in advance.
+ *
+ * Build (after `make`, or against an installed mixkern with `pkg-config --cflags --libs mixkern`):
  *   cc -std=c11 -O2 -Wall -Wextra -Werror -Iinclude c_examples/edge_aggregate.c \
- *      target/release/libmixkern.a -lpthread -ldl -lm -o target/edge_aggregate
+ *      target/c/libmixkern.a -lpthread -ldl -lm -o target/edge_aggregate
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,10 +52,17 @@ static const double TRUE_COVS[K * D * D] = {
     2.0, -0.5, 0.0, 0.0, -0.5, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.3, 0.0, 0.0, 0.3, 1.0,
 };
 
+static const mk_mixture TRUTH = {.k = K, .d = D, .cov_kind = MK_COV_FULL,
+                                 .weights = TRUE_WEIGHTS, .means = TRUE_MEANS,
+                                 .covs = TRUE_COVS};
+
 /* The standard normal as a one-component mixture in dimension 1, to draw noise with. */
 static const double STD_WEIGHT[1] = {1.0};
 static const double STD_MEAN[1] = {0.0};
 static const double STD_VAR[1] = {1.0};
+static const mk_mixture STD_NORMAL = {.k = 1, .d = 1, .cov_kind = MK_COV_DIAG,
+                                      .weights = STD_WEIGHT, .means = STD_MEAN,
+                                      .covs = STD_VAR};
 
 enum role { HONEST, MEAN_ATTACK, COV_ATTACK, WEIGHT_ATTACK, COLLUDING, CORRUPTED, MISSING };
 static const char *ROLE_NAMES[] = {"honest",    "mean_attack", "cov_attack", "weight_attack",
@@ -73,8 +83,7 @@ static enum role role_of(size_t node) {
 /* n draws of N(0, scale^2) into out. */
 static int32_t normal_draws(uint64_t seed, double scale, size_t n, double *out, double *work,
                             size_t work_len) {
-    int32_t status = mk_gmm_simulate(seed, STD_WEIGHT, STD_MEAN, STD_VAR, 1, 1, MK_COV_DIAG, n,
-                                     out, NULL, work, work_len);
+    int32_t status = mk_gmm_simulate(&STD_NORMAL, n, seed, out, NULL, work, work_len);
     for (size_t i = 0; status == MK_STATUS_OK && i < n; i++) {
         out[i] *= scale;
     }
@@ -82,11 +91,18 @@ static int32_t normal_draws(uint64_t seed, double scale, size_t n, double *out, 
 }
 
 int main(void) {
-    const size_t msg_len = mk_wire_message_len(K, D, MK_COV_FULL);
-    size_t work_len = mk_aggregate_messages_work_len(M, K, D, MK_COV_FULL);
-    work_len = max_size(work_len, mk_gmm_fit_work_len(N, K, D, MK_COV_FULL));
-    work_len = max_size(work_len, mk_gmm_simulate_work_len(K, D, MK_COV_FULL));
-    work_len = max_size(work_len, mk_l2_distance_sq_work_len(D, MK_COV_FULL, MK_COV_FULL));
+    CHECK(mk_check_version(MK_VERSION_MAJOR, MK_VERSION_MINOR));
+    /* Every node fits into these buffers; the descriptors carry the shape. */
+    double w[K], mu[K * D], s[K * D * D];
+    const mk_mixture_out local_out = {.k = K, .d = D, .cov_kind = MK_COV_FULL,
+                                      .weights = w, .means = mu, .covs = s};
+    const mk_mixture local = {.k = K, .d = D, .cov_kind = MK_COV_FULL,
+                              .weights = w, .means = mu, .covs = s};
+    const size_t msg_len = mk_wire_message_len(&local);
+    size_t work_len = mk_aggregate_messages_work_len(M, &local_out);
+    work_len = max_size(work_len, mk_gmm_fit_work_len(N, D, &local_out));
+    work_len = max_size(work_len, mk_gmm_simulate_work_len(&TRUTH, N));
+    work_len = max_size(work_len, mk_l2_distance_sq_work_len(&local, &TRUTH));
     double *work = malloc(work_len * sizeof(double));
     double *x = malloc((size_t)N * D * sizeof(double));
     unsigned char *bytes = malloc(M * msg_len);
@@ -99,15 +115,14 @@ int main(void) {
     const unsigned char *messages[M];
     size_t message_lens[M];
     for (size_t node = 0; node < M; node++) {
-        double w[K], mu[K * D], s[K * D * D], noise[D * D];
-        CHECK(mk_gmm_simulate(1000 + node, TRUE_WEIGHTS, TRUE_MEANS, TRUE_COVS, K, D,
-                              MK_COV_FULL, N, x, NULL, work, work_len));
+        double noise[D * D];
+        CHECK(mk_gmm_simulate(&TRUTH, N, 1000 + node, x, NULL, work, work_len));
         mk_gmm_fit_options options = mk_gmm_fit_options_default();
         options.seed = 2026 + node;
         options.n_init = 3;
         mk_gmm_fit_report fit;
-        CHECK(mk_gmm_fit(x, N, D, K, &options, NULL, NULL, NULL, NULL, NULL, w, mu, s, NULL, work,
-                         work_len, &fit));
+        CHECK(mk_gmm_fit(x, N, D, NULL, &options, &local_out, NULL, NULL, NULL, work, work_len,
+                         &fit));
         const enum role role = role_of(node);
         if (role == MEAN_ATTACK) {
             CHECK(normal_draws(7000 + node, 100.0, K * D, mu, work, work_len));
@@ -133,7 +148,7 @@ int main(void) {
         }
         unsigned char *message = bytes + node * msg_len;
         size_t written = 0;
-        CHECK(mk_wire_encode(w, mu, s, K, D, MK_COV_FULL, N, message, msg_len, &written));
+        CHECK(mk_wire_encode(&local, N, message, msg_len, &written));
         if (role == CORRUPTED) {
             message[MK_WIRE_HEADER_LEN + 3] ^= 0x10;
         }
@@ -148,9 +163,22 @@ int main(void) {
     } METHODS[] = {{"dfmr", MK_AGG_DFMR},     {"vanilla", MK_AGG_VANILLA},
                    {"trim", MK_AGG_TRIM},     {"coat", MK_AGG_COAT},
                    {"medoid", MK_AGG_MEDOID}, {"oracle", MK_AGG_VANILLA}};
+    /* The centre reads the shape from the first message it received. */
+    mk_wire_header header;
+    CHECK(mk_wire_read_header(messages[0], message_lens[0], &header));
+    if (header.k != K || header.d != D || header.cov_kind != MK_COV_FULL) {
+        fprintf(stderr, "unexpected message shape\n");
+        return 1;
+    }
+    double agg_w[K], agg_mu[K * D], agg_s[K * D * D];
+    const mk_mixture_out aggregate_out = {.k = header.k, .d = header.d,
+                                          .cov_kind = header.cov_kind,
+                                          .weights = agg_w, .means = agg_mu, .covs = agg_s};
+    const mk_mixture aggregate = {.k = header.k, .d = header.d, .cov_kind = header.cov_kind,
+                                  .weights = agg_w, .means = agg_mu, .covs = agg_s};
     printf("mixkern %s\n", mk_version());
-    printf("nodes: m=%d n=%d d=%d k=%d message_bytes=%zu rho=%.6f\n", M, N, D, K, msg_len,
-           mk_default_rho(M));
+    printf("nodes: m=%d n=%d d=%zu k=%zu message_bytes=%zu rho=%.6f\n", M, N, header.d,
+           header.k, msg_len, mk_default_rho(M));
     for (size_t t = 0; t < sizeof METHODS / sizeof METHODS[0]; t++) {
         const int oracle = t == sizeof METHODS / sizeof METHODS[0] - 1;
         /* The oracle sees only the honest nodes' messages. */
@@ -166,12 +194,11 @@ int main(void) {
         options.method = METHODS[t].method;
         int32_t status[M];
         uint8_t selected[M];
-        double w[K], mu[K * D], s[K * D * D], l2 = 0.0;
+        double l2 = 0.0;
         mk_aggregate_report report;
-        CHECK(mk_aggregate_messages(picked, picked_lens, m, K, D, MK_COV_FULL, &options, status,
-                                    selected, w, mu, s, work, work_len, &report));
-        CHECK(mk_l2_distance(w, mu, s, K, MK_COV_FULL, TRUE_WEIGHTS, TRUE_MEANS, TRUE_COVS, K,
-                             MK_COV_FULL, D, work, work_len, &l2));
+        CHECK(mk_aggregate_messages(picked, picked_lens, m, &options, status, selected,
+                                    &aggregate_out, work, work_len, &report));
+        CHECK(mk_l2_distance(&aggregate, &TRUTH, &l2, work, work_len));
         printf("%s: l2_to_truth=%.6e pooled=%zu valid=%zu kept=%zu\n", METHODS[t].name, l2,
                report.selected, report.valid, report.reduce.kept);
         if (METHODS[t].method == MK_AGG_DFMR) {

@@ -3,9 +3,9 @@
  * Gaussian mixture in d = 4, fit a mixture by EM from a k-means++ start, and print the
  * log-likelihood, the iterations and the L2 distance between the fit and the truth.
  *
- * Build (after `cargo build --release`):
+ * Build (after `make`, or against an installed mixkern with `pkg-config --cflags --libs mixkern`):
  *   cc -std=c11 -O2 -Wall -Wextra -Werror -Iinclude c_examples/local_fit.c \
- *      target/release/libmixkern.a -lpthread -ldl -lm -o target/local_fit
+ *      target/c/libmixkern.a -lpthread -ldl -lm -o target/local_fit
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,31 +39,35 @@ int main(void) {
         2.0, -0.5, 0.0, 0.0, -0.5, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.3, 0.0, 0.0, 0.3, 1.0,
     };
 
-    size_t work_len = max_size(mk_gmm_fit_work_len(N, K, D, MK_COV_FULL),
-                               max_size(mk_gmm_simulate_work_len(K, D, MK_COV_FULL),
-                                        mk_l2_distance_sq_work_len(D, MK_COV_FULL, MK_COV_FULL)));
+    CHECK(mk_check_version(MK_VERSION_MAJOR, MK_VERSION_MINOR));
+    const mk_mixture truth = {.k = K, .d = D, .cov_kind = MK_COV_FULL,
+                              .weights = weights, .means = means, .covs = covs};
+    double fit_weights[K], fit_means[K * D], fit_covs[K * D * D];
+    const mk_mixture_out fit = {.k = K, .d = D, .cov_kind = MK_COV_FULL,
+                                .weights = fit_weights, .means = fit_means, .covs = fit_covs};
+    const mk_mixture fitted = {.k = K, .d = D, .cov_kind = MK_COV_FULL,
+                               .weights = fit_weights, .means = fit_means, .covs = fit_covs};
+
+    size_t work_len = max_size(mk_gmm_fit_work_len(N, D, &fit),
+                               max_size(mk_gmm_simulate_work_len(&truth, N),
+                                        mk_l2_distance_sq_work_len(&fitted, &truth)));
     double *work = malloc(work_len * sizeof(double));
     double *x = malloc((size_t)N * D * sizeof(double));
     if (work == NULL || x == NULL) {
         fprintf(stderr, "out of memory\n");
         return 1;
     }
-    CHECK(mk_gmm_simulate(7, weights, means, covs, K, D, MK_COV_FULL, N, x, NULL, work,
-                          work_len));
+    CHECK(mk_gmm_simulate(&truth, N, 7, x, NULL, work, work_len));
 
-    mk_gmm_fit_options options = mk_gmm_fit_options_default();
-    options.init = MK_GMM_INIT_KMEANSPP;
+    mk_gmm_fit_options options = mk_gmm_fit_options_default(); /* k-means++ start */
     options.seed = 2026;
     options.tol = 1e-8;
     options.max_iter = 200;
-    double fit_weights[K], fit_means[K * D], fit_covs[K * D * D];
     mk_gmm_fit_report report;
-    CHECK(mk_gmm_fit(x, N, D, K, &options, NULL, NULL, NULL, NULL, NULL, fit_weights, fit_means,
-                     fit_covs, NULL, work, work_len, &report));
+    CHECK(mk_gmm_fit(x, N, D, NULL, &options, &fit, NULL, NULL, NULL, work, work_len, &report));
 
     double l2 = 0.0;
-    CHECK(mk_l2_distance(fit_weights, fit_means, fit_covs, K, MK_COV_FULL, weights, means, covs,
-                         K, MK_COV_FULL, D, work, work_len, &l2));
+    CHECK(mk_l2_distance(&fitted, &truth, &l2, work, work_len));
 
     printf("mixkern %s\n", mk_version());
     printf("data: n=%d d=%d k=%d\n", N, D, K);

@@ -9,9 +9,9 @@
  *    node least-squares start, without knowing the truth.
  * 2. Ungrouped (mixtools' regmixEM): EM streaming over the samples from 5 seeded random starts.
  *
- * Build (after `cargo build --release`):
+ * Build (after `make`):
  *   cc -std=c11 -O2 -Wall -Wextra -Werror -Iinclude c_examples/mixreg_fit.c \
- *      target/release/libmixkern.a -lpthread -ldl -lm -o target/mixreg_fit
+ *      target/c/libmixkern.a -lpthread -ldl -lm -o target/mixreg_fit
  */
 #include <math.h>
 #include <stdio.h>
@@ -87,7 +87,11 @@ int main(void) {
     static double x[N * D], eps[N], y[N];
     static size_t node_sizes[M];
     const double one = 1.0, zero[D] = {0.0}, var[D] = {1.0, 1.0, 1.0, 1.0};
-    const size_t sim_len = mk_gmm_simulate_work_len(1, D, MK_COV_DIAG);
+    const mk_mixture normal_d = {.k = 1, .d = D, .cov_kind = MK_COV_DIAG,
+                                 .weights = &one, .means = zero, .covs = var};
+    const mk_mixture normal_1 = {.k = 1, .d = 1, .cov_kind = MK_COV_DIAG,
+                                 .weights = &one, .means = zero, .covs = var};
+    const size_t sim_len = mk_gmm_simulate_work_len(&normal_d, N);
     double *work_sim = malloc(sim_len * sizeof(double));
     if (work_sim == NULL) {
         fprintf(stderr, "out of memory\n");
@@ -95,10 +99,8 @@ int main(void) {
     }
 
     /* Data: x ~ N(0, I) and eps ~ N(0, 1) from one-component diagonal mixtures. */
-    CHECK(mk_gmm_simulate(11, &one, zero, var, 1, D, MK_COV_DIAG, N, x, NULL, work_sim,
-                          sim_len));
-    CHECK(mk_gmm_simulate(12, &one, zero, var, 1, 1, MK_COV_DIAG, N, eps, NULL, work_sim,
-                          sim_len));
+    CHECK(mk_gmm_simulate(&normal_d, N, 11, x, NULL, work_sim, sim_len));
+    CHECK(mk_gmm_simulate(&normal_1, N, 12, eps, NULL, work_sim, sim_len));
     free(work_sim);
     for (size_t j = 0; j < M; j++) {
         node_sizes[j] = N_NODE;
@@ -113,17 +115,16 @@ int main(void) {
     }
 
     mk_mixreg_options options = mk_mixreg_options_default();
-    options.k = K;
-    options.intercept = 1;
     double w[K], coefs[K * P], sigma2[K];
+    const mk_mixreg_out fit = {.k = K, .d = D, .intercept = 1,
+                               .weights = w, .coefs = coefs, .sigma2 = sigma2};
     mk_mixreg_report report;
 
     /* 1. Grouped: statistics once, then EM on them. */
     const size_t stats_len = M * mk_mixreg_node_stats_len(D, 1);
-    const size_t work_len = mk_mixreg_fit_work_len(N, K, D, 1) > mk_mixreg_fit_grouped_work_len(
-                                                                   M, K, D, 1)
-                                ? mk_mixreg_fit_work_len(N, K, D, 1)
-                                : mk_mixreg_fit_grouped_work_len(M, K, D, 1);
+    const size_t ungrouped_len = mk_mixreg_fit_work_len(N, D, &fit);
+    const size_t grouped_len = mk_mixreg_fit_grouped_work_len(M, D, &fit);
+    const size_t work_len = ungrouped_len > grouped_len ? ungrouped_len : grouped_len;
     double *stats = malloc(stats_len * sizeof(double));
     double *work = malloc(work_len * sizeof(double));
     double *posteriors = malloc(M * K * sizeof(double));
@@ -131,10 +132,10 @@ int main(void) {
         fprintf(stderr, "out of memory\n");
         return 1;
     }
-    CHECK(mk_mixreg_node_statistics(x, y, N, D, node_sizes, M, 1, stats));
+    CHECK(mk_mixreg_node_statistics(x, N, D, y, node_sizes, M, 1, stats));
     options.init = MK_MIXREG_INIT_NODE_LEAST_SQUARES;
-    CHECK(mk_mixreg_fit_grouped(stats, M, D, &options, NULL, NULL, NULL, w, coefs, sigma2,
-                                posteriors, NULL, work, work_len, &report));
+    CHECK(mk_mixreg_fit_grouped(stats, M, D, &options, NULL, &fit, posteriors, NULL, work,
+                                work_len, &report));
     printf("mixkern %s\n", mk_version());
     printf("data: m=%d n=%d d=%d k=%d intercept=1\n", M, N_NODE, D, K);
     print_fit("grouped", w, coefs, sigma2, &report);
@@ -153,8 +154,8 @@ int main(void) {
     options.init = MK_MIXREG_INIT_RANDOM;
     options.n_init = 5;
     options.seed = 2026;
-    CHECK(mk_mixreg_fit(x, y, N, D, &options, NULL, NULL, NULL, w, coefs, sigma2, NULL, NULL,
-                        work, work_len, &report));
+    CHECK(mk_mixreg_fit(x, N, D, y, &options, NULL, &fit, NULL, NULL, work, work_len,
+                        &report));
     print_fit("ungrouped", w, coefs, sigma2, &report);
 
     free(posteriors);

@@ -1,11 +1,27 @@
 /*
  * mixkern: allocation-free kernels for finite mixture models, C ABI.
  *
- * Conventions: arrays are dense row-major double, owned by the caller; lengths are in
- * elements. Fallible functions return an int32_t status: MK_STATUS_OK (0) or one failure code
- * (mk_status_str gives its message); outputs are written only on success. Scratch space is a
- * caller buffer `work` of `work_len` doubles; mk_*_work_len gives the length needed (0 when the
- * sizes are zero or the length overflows size_t).
+ * The conventions every function follows (learn them once, then guess right everywhere):
+ * - A mixture crosses the ABI as one descriptor that carries its own K, d and covariance kind:
+ *   `mk_mixture` (read-only arrays) for inputs, `mk_mixture_out` (writable arrays) for outputs;
+ *   write it with designated initializers, each size once by name. m mixtures of one shape are
+ *   one descriptor whose arrays hold the m mixtures concatenated. A regression mixture is an
+ *   `mk_mixreg` / `mk_mixreg_out`, a single Gaussian an `mk_gaussian`.
+ * - A sample matrix is its pointer followed by its rows and columns (x, n, d); a vector that
+ *   belongs to the samples (y, sample weights) follows them. Output arrays whose lengths follow
+ *   from the inputs take no sizes of their own. Sizes that must agree are checked
+ *   (MK_STATUS_SHAPE_MISMATCH).
+ * - One argument order: inputs, options, outputs, work and work_len, report. mk_X_work_len
+ *   takes exactly the sizes and descriptors mk_X takes, in the same order; it returns the
+ *   number of doubles of scratch, or 0 when a size is zero, shapes disagree or the length
+ *   overflows size_t. Nothing in mixkern allocates.
+ * - Arrays are dense, row-major double, owned by the caller; lengths are in elements.
+ * - Fallible functions return an int32_t status: MK_STATUS_OK (0) or one code per failure
+ *   cause (mk_status_str gives its message). Outputs are written only on success; the
+ *   per-machine statuses of an aggregation are also written with MK_STATUS_NO_MAJORITY.
+ * - Check the library at run time with mk_check_version(MK_VERSION_MAJOR, MK_VERSION_MINOR).
+ * - Under the default `std` build a panic (a mixkern bug) returns MK_STATUS_PANIC; a bare-metal
+ *   build without std ends a panic in the hook installed with mk_set_panic_hook.
  */
 
 #ifndef MIXKERN_H
@@ -28,6 +44,22 @@
 #define MK_COV_DIAG 1
 
 /**
+ * The major version of the header (and of the library it was generated with).
+ */
+#define MK_VERSION_MAJOR 0
+
+/**
+ * The minor version of the header. While the major version is 0, a new minor version may
+ * break the API (semantic versioning for 0.x).
+ */
+#define MK_VERSION_MINOR 2
+
+/**
+ * The patch version of the header.
+ */
+#define MK_VERSION_PATCH 0
+
+/**
  * `mk_cmlr_options.algorithm`: Algorithm 1, ignores the clusters (a pass over X per step).
  */
 #define MK_CMLR_ALG1 1
@@ -48,21 +80,6 @@
 #define MK_CMLR_INIT_NODE_MOMENTS 1
 
 /**
- * `mk_gmm_fit_options.init`: k-means++ seeding from `seed`, then `kmeans_iter` Lloyd iterations.
- */
-#define MK_GMM_INIT_KMEANSPP 0
-
-/**
- * `mk_gmm_fit_options.init`: the caller's weights, means and covariances.
- */
-#define MK_GMM_INIT_PARAMS 1
-
-/**
- * `mk_gmm_fit_options.init`: the caller's responsibilities (n x K), then an M-step.
- */
-#define MK_GMM_INIT_RESPONSIBILITIES 2
-
-/**
  * Noise model: one variance sigma_k^2 per component.
  */
 #define MK_NOISE_PER_COMPONENT 0
@@ -76,11 +93,6 @@
  * Noise model: a known noise standard deviation (`known_sigma`), not estimated.
  */
 #define MK_NOISE_KNOWN 2
-
-/**
- * Start: the given weights, coefficients and variances.
- */
-#define MK_MIXREG_INIT_GIVEN 0
 
 /**
  * Start: per-node least squares (nodes with n_j >= p) clustered by k-means++ (grouped only).
@@ -127,11 +139,6 @@
  * Bytes of a wire message before its payload (magic, version, kind, reserved, K, d, n).
  */
 #define MK_WIRE_HEADER_LEN 24
-
-/**
- * The relative part of the noise-variance floor (see the module docs).
- */
-#define SIGMA2_FLOOR_REL 1e-12
 
 /**
  * The outcome of a mixkern call. `Ok` is 0; every failure has its own stable code.
@@ -186,10 +193,31 @@ typedef enum mk_status {
      */
     MK_STATUS_BAD_MESSAGE = 10,
     /**
-     * A wire message is well formed but its shape (K, d or covariance kind) is not the one
-     * expected.
+     * Shapes disagree: two arguments (descriptors, a sample matrix, or a wire message and the
+     * expected shape) differ in K, d or covariance kind.
      */
     MK_STATUS_SHAPE_MISMATCH = 11,
+    /**
+     * An aggregation found fewer than floor(m/2) + 1 valid estimates, or no finite COAT
+     * radius: no honest majority can be certified. The per-machine statuses are written.
+     */
+    MK_STATUS_NO_MAJORITY = 12,
+    /**
+     * A machine sent no message (a NULL pointer or a zero length).
+     */
+    MK_STATUS_MISSING_MESSAGE = 13,
+    /**
+     * Fewer samples than the model needs (n < K for a mixture fit).
+     */
+    MK_STATUS_TOO_FEW_SAMPLES = 14,
+    /**
+     * Sample weights (or sample sizes) are negative, not finite, or sum to 0.
+     */
+    MK_STATUS_SAMPLE_WEIGHTS = 15,
+    /**
+     * The library is not compatible with the version of the header the caller was built with.
+     */
+    MK_STATUS_VERSION_MISMATCH = 16,
     /**
      * A Rust panic was caught at the C boundary: a bug in mixkern, please report it.
      */
@@ -197,7 +225,15 @@ typedef enum mk_status {
 } mk_status;
 
 /**
- * Options of `mk_cmlr_fit`; start from `mk_cmlr_options_default()` and change what you need.
+ * A bare-metal panic hook: receives the source line of the panic inside mixkern (0 when
+ * unknown). It must not return (reset, halt, or loop).
+ */
+typedef void (*mk_panic_hook)(uint32_t line);
+
+/**
+ * Options of the C-MLR functions; start from `mk_cmlr_options_default()` and change what you
+ * need. The steps, `mk_cmlr_init` and `mk_cmlr_node_posteriors` read only the model's part
+ * (`use_identity`, `sigma`); `mk_cmlr_fit` reads all of it.
  */
 typedef struct mk_cmlr_options {
     /**
@@ -227,6 +263,25 @@ typedef struct mk_cmlr_options {
 } mk_cmlr_options;
 
 /**
+ * The optional traces of `mk_cmlr_fit`: each array, when not NULL, receives one value per
+ * iteration (`options->max_iter` doubles; entries past the iterations run are not written).
+ */
+typedef struct mk_cmlr_trace {
+    /**
+     * In, optional: the truth theta*, d doubles; needed by `error`.
+     */
+    const double *theta_star;
+    /**
+     * Out, optional: entry t = |theta_{t+1} - theta_t|.
+     */
+    double *step;
+    /**
+     * Out, optional: entry t = min(|theta_{t+1} - theta*|, |theta_{t+1} + theta*|).
+     */
+    double *error;
+} mk_cmlr_trace;
+
+/**
  * What `mk_cmlr_fit` did.
  */
 typedef struct mk_cmlr_report {
@@ -245,24 +300,82 @@ typedef struct mk_cmlr_report {
 } mk_cmlr_report;
 
 /**
- * Options of `mk_gmm_fit`; start from `mk_gmm_fit_options_default()`.
+ * A mixture as a C input: K components in d dimensions with covariance kind `cov_kind`
+ * (`MK_COV_FULL` or `MK_COV_DIAG`), and its three read-only arrays: `weights` (K doubles, >= 0,
+ * summing to 1 within 1e-9), `means` (K*d, row-major), `covs` (K*d*d symmetric positive
+ * definite matrices, row-major, for `MK_COV_FULL`; K*d positive variances for `MK_COV_DIAG`).
+ * Write it with designated initializers, each size once by name:
+ * `mk_mixture g = { .k = 3, .d = 2, .cov_kind = MK_COV_FULL, .weights = w, .means = mu, .covs = s };`
  */
-typedef struct mk_gmm_fit_options {
+typedef struct mk_mixture {
+    /**
+     * Number of components K, > 0.
+     */
+    size_t k;
+    /**
+     * Dimension d, > 0.
+     */
+    size_t d;
     /**
      * `MK_COV_FULL` or `MK_COV_DIAG`.
      */
     int32_t cov_kind;
     /**
-     * `MK_GMM_INIT_KMEANSPP`, `MK_GMM_INIT_PARAMS` or `MK_GMM_INIT_RESPONSIBILITIES`.
+     * K weights.
      */
-    int32_t init;
+    const double *weights;
+    /**
+     * K*d means, row-major.
+     */
+    const double *means;
+    /**
+     * K*d*d (`MK_COV_FULL`) or K*d (`MK_COV_DIAG`) covariance values.
+     */
+    const double *covs;
+} mk_mixture;
+
+/**
+ * One Gaussian as a C input: dimension d > 0, covariance kind, `mean` (d doubles) and `cov`
+ * (d*d symmetric positive definite, row-major, for `MK_COV_FULL`; d positive variances for
+ * `MK_COV_DIAG`).
+ */
+typedef struct mk_gaussian {
+    /**
+     * Dimension d, > 0.
+     */
+    size_t d;
+    /**
+     * `MK_COV_FULL` or `MK_COV_DIAG`.
+     */
+    int32_t cov_kind;
+    /**
+     * d doubles.
+     */
+    const double *mean;
+    /**
+     * d*d (`MK_COV_FULL`) or d (`MK_COV_DIAG`) doubles.
+     */
+    const double *cov;
+} mk_gaussian;
+
+/**
+ * Options of `mk_gmm_fit`; start from `mk_gmm_fit_options_default()`.
+ *
+ * The start: k-means++ from `seed` (restart r from `seed + r`) with `kmeans_iter` Lloyd
+ * iterations, unless the caller gives one. `init_resp` gives the first M-step's
+ * responsibilities; `init_weights`, `init_means`, `init_covs` give any of the parameters, the
+ * rest estimated from the k-means++ start (scikit-learn's `weights_init`, `means_init`,
+ * `precisions_init`). Given weights and responsibility rows must be >= 0 and sum to 1 within
+ * 1e-6 (so single-precision values pass); they are divided by their sum.
+ */
+typedef struct mk_gmm_fit_options {
     /**
      * 1: the DFMR authors' penalized covariance update; 0: plain EM.
      */
     int32_t penalized;
     /**
      * Seed of k-means++ (restart r uses seed + r); emptied components are reseeded from the same
-     * generator (seeded with 0 for the other starts).
+     * generator (seeded with 0 for a responsibilities start).
      */
     uint64_t seed;
     /**
@@ -274,29 +387,83 @@ typedef struct mk_gmm_fit_options {
      */
     double tol;
     /**
-     * Iteration cap, >= 1; also the length of the optional trace.
+     * Iteration cap, also the length of the optional trace; 0 returns the start itself.
      */
     size_t max_iter;
     /**
-     * Restarts keeping the best (>= 1; only k-means++ starts differ; the trace needs 1).
+     * Runs keeping the best, >= 1 (runs differ only by their k-means++ seeds).
      */
     size_t n_init;
     /**
      * Lloyd iterations after k-means++ seeding.
      */
     size_t kmeans_iter;
+    /**
+     * A warm start's previous mean log-likelihood (the previous report's
+     * `mean_log_likelihood`): the first iteration's convergence test compares with it.
+     * -INFINITY (default) or any non-finite value: none.
+     */
+    double previous_lower_bound;
+    /**
+     * Optional start: K weights, or NULL.
+     */
+    const double *init_weights;
+    /**
+     * Optional start: K*d means, or NULL.
+     */
+    const double *init_means;
+    /**
+     * Optional start: K*c covariances (symmetric positive definite), or NULL.
+     */
+    const double *init_covs;
+    /**
+     * Optional start: n x K responsibilities, or NULL; not together with the three above.
+     */
+    const double *init_resp;
 } mk_gmm_fit_options;
+
+/**
+ * A mixture as a C output: the shape the caller asks for (K, d, covariance kind) and three
+ * writable arrays of K, K*d and K*d*d (`MK_COV_FULL`) or K*d (`MK_COV_DIAG`) doubles. The
+ * descriptor itself is never written; its arrays are written only on success.
+ */
+typedef struct mk_mixture_out {
+    /**
+     * Number of components K, > 0.
+     */
+    size_t k;
+    /**
+     * Dimension d, > 0.
+     */
+    size_t d;
+    /**
+     * `MK_COV_FULL` or `MK_COV_DIAG`.
+     */
+    int32_t cov_kind;
+    /**
+     * K weights (out).
+     */
+    double *weights;
+    /**
+     * K*d means, row-major (out).
+     */
+    double *means;
+    /**
+     * K*d*d (`MK_COV_FULL`) or K*d (`MK_COV_DIAG`) covariance values (out).
+     */
+    double *covs;
+} mk_mixture_out;
 
 /**
  * What `mk_gmm_fit` did.
  */
 typedef struct mk_gmm_fit_report {
     /**
-     * sum_i log f(x_i) at the returned parameters.
+     * sum_i log f(x_i) at the returned parameters (weighted by the sample weights if given).
      */
     double log_likelihood;
     /**
-     * The same divided by n.
+     * The same divided by n (or by the sum of the sample weights).
      */
     double mean_log_likelihood;
     /**
@@ -316,7 +483,7 @@ typedef struct mk_gmm_fit_report {
      */
     size_t regularized;
     /**
-     * Which restart (0-based) was returned.
+     * Which run (0-based) was returned.
      */
     size_t best_restart;
 } mk_gmm_fit_report;
@@ -325,15 +492,6 @@ typedef struct mk_gmm_fit_report {
  * Options of `mk_mixreg_fit_grouped` and `mk_mixreg_fit`.
  */
 typedef struct mk_mixreg_options {
-    /**
-     * Number of components K, > 0. Default 2.
-     */
-    size_t k;
-    /**
-     * 1: fit an intercept (coefficient 0 of each component, then the d slopes: p = d + 1);
-     * 0 (default): p = d.
-     */
-    int32_t intercept;
     /**
      * `MK_NOISE_PER_COMPONENT` (default), `MK_NOISE_SHARED` or `MK_NOISE_KNOWN`.
      */
@@ -348,8 +506,8 @@ typedef struct mk_mixreg_options {
      */
     int32_t symmetric;
     /**
-     * `MK_MIXREG_INIT_GIVEN`, `MK_MIXREG_INIT_NODE_LEAST_SQUARES` (default) or
-     * `MK_MIXREG_INIT_RANDOM`.
+     * The start when the fit is given none: `MK_MIXREG_INIT_NODE_LEAST_SQUARES` (default,
+     * grouped fit only) or `MK_MIXREG_INIT_RANDOM`.
      */
     int32_t init;
     /**
@@ -369,6 +527,71 @@ typedef struct mk_mixreg_options {
      */
     uint64_t seed;
 } mk_mixreg_options;
+
+/**
+ * A mixture of K linear regressions as a C output: the shape the caller asks for (K, d,
+ * intercept, as in `mk_mixreg`) and writable arrays of K, K*p and K doubles, written only on
+ * success.
+ */
+typedef struct mk_mixreg_out {
+    /**
+     * Number of components K, > 0.
+     */
+    size_t k;
+    /**
+     * Number of covariates d, > 0.
+     */
+    size_t d;
+    /**
+     * 0 or 1: whether to fit an intercept.
+     */
+    int32_t intercept;
+    /**
+     * K weights (out).
+     */
+    double *weights;
+    /**
+     * K*p coefficients, row-major (out).
+     */
+    double *coefs;
+    /**
+     * K noise variances (all equal for `MK_NOISE_SHARED`) (out).
+     */
+    double *sigma2;
+} mk_mixreg_out;
+
+/**
+ * A mixture of K linear regressions as a C input: K components, d covariates, `intercept`
+ * (1: coefficient 0 of each component is an intercept, then the d slopes, p = d + 1; 0:
+ * p = d), and its arrays: `weights` (K, >= 0, summing to 1), `coefs` (K x p, row-major),
+ * `sigma2` (K noise variances > 0).
+ */
+typedef struct mk_mixreg {
+    /**
+     * Number of components K, > 0.
+     */
+    size_t k;
+    /**
+     * Number of covariates d, > 0.
+     */
+    size_t d;
+    /**
+     * 0 or 1: whether coefficient 0 of each component is an intercept.
+     */
+    int32_t intercept;
+    /**
+     * K weights.
+     */
+    const double *weights;
+    /**
+     * K*p coefficients, row-major.
+     */
+    const double *coefs;
+    /**
+     * K noise variances.
+     */
+    const double *sigma2;
+} mk_mixreg;
 
 /**
  * What the fits report.
@@ -506,6 +729,32 @@ typedef struct mk_aggregate_report {
     struct mk_reduce_report reduce;
 } mk_aggregate_report;
 
+/**
+ * What the header of a wire message says (`mk_wire_read_header`).
+ */
+typedef struct mk_wire_header {
+    /**
+     * The format version (`MK_WIRE_VERSION`).
+     */
+    uint16_t version;
+    /**
+     * `MK_COV_FULL` or `MK_COV_DIAG`.
+     */
+    int32_t cov_kind;
+    /**
+     * Number of components K.
+     */
+    size_t k;
+    /**
+     * Dimension d.
+     */
+    size_t d;
+    /**
+     * Sample size n >= 1 of the local fit.
+     */
+    uint64_t sample_size;
+} mk_wire_header;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -522,30 +771,52 @@ const char *mk_status_str(int32_t code);
 const char *mk_version(void);
 
 /**
+ * Checks at run time that the linked library can serve a caller compiled against the header
+ * of version `header_major.header_minor`: pass `MK_VERSION_MAJOR, MK_VERSION_MINOR`.
+ *
+ * Compatible means: the same major version, and a library minor version at least the
+ * header's (for major version 0: exactly the header's, since 0.x minor versions may break).
+ *
+ * Returns `MK_STATUS_OK` or `MK_STATUS_VERSION_MISMATCH`.
+ */
+int32_t mk_check_version(uint32_t header_major, uint32_t header_minor);
+
+/**
+ * Installs the function that the bare-metal panic handler calls (feature `panic-handler`,
+ * builds without `std`): a panic is a mixkern bug, and without `std` there is no boundary that
+ * could turn it into `MK_STATUS_PANIC`, so it ends in this hook. NULL removes the hook; without
+ * a hook the handler loops forever (a watchdog can then reset the device). Under `std` panics
+ * are caught at the boundary instead and the hook is never called.
+ *
+ * Parameters:
+ * - `hook` (in, optional): the function to call; it must not return.
+ */
+void mk_set_panic_hook(mk_panic_hook hook);
+
+/**
  * The defaults: Algorithm 2, Sigma_hat, node-moment start, sigma = 1, tol = 1e-10,
  * max_iter = 100.
  */
 struct mk_cmlr_options mk_cmlr_options_default(void);
 
 /**
- * Workspace length (doubles) of `mk_cmlr_node_statistics`: m*d + d*d; 0 if m or d is 0 or the
- * length overflows size_t.
+ * Workspace length (doubles) of `mk_cmlr_node_statistics`, for its sizes: m*d + d*d (N does
+ * not change it); 0 if N, d or m is 0 or the length overflows size_t.
  */
-size_t mk_cmlr_node_statistics_work_len(size_t m, size_t d);
+size_t mk_cmlr_node_statistics_work_len(size_t n_total, size_t d, size_t m);
 
 /**
  * One pass over clustered data computing what the EM needs.
  *
  * Parameters:
  * - `x` (in): N x d covariates, row-major, `n_total * d` doubles; nodes stored one after another.
- * - `y` (in): N responses, `n_total` doubles.
  * - `n_total`, `d`: N and d, both > 0.
- * - `node_sizes` (in): m node sizes, each > 0, adding up to N.
- * - `m`: number of nodes, > 0.
- * - `node_sums` (out): m x d, row j = s_j = sum_i y_ij x_ij; `m * d` doubles.
- * - `sigma_chol` (out): d x d lower Cholesky factor of Sigma_hat = (1/N) sum x x^T, row-major,
- *   strict upper triangle zero; `d * d` doubles.
- * - `work` (scratch): `work_len` >= `mk_cmlr_node_statistics_work_len(m, d)` doubles.
+ * - `y` (in): N responses, `n_total` doubles.
+ * - `node_sizes` (in): m node sizes, each > 0, adding up to N; `m` > 0.
+ * - `node_sums_out` (out): m x d, row j = s_j = sum_i y_ij x_ij; `m * d` doubles.
+ * - `sigma_chol_out` (out): d x d lower Cholesky factor of Sigma_hat = (1/N) sum x x^T,
+ *   row-major, strict upper triangle zero; `d * d` doubles.
+ * - `work` (scratch): `work_len` >= `mk_cmlr_node_statistics_work_len(n_total, d, m)` doubles.
  *
  * Returns `MK_STATUS_OK`, or with both outputs untouched: `MK_STATUS_NULL_POINTER`,
  * `MK_STATUS_ZERO_SIZE` (N, d or m is 0), `MK_STATUS_SIZE_OVERFLOW` (N*d, m*d or d*d overflows),
@@ -558,35 +829,35 @@ size_t mk_cmlr_node_statistics_work_len(size_t m, size_t d);
  * not overlap each other or the inputs.
  */
 int32_t mk_cmlr_node_statistics(const double *x,
-                                const double *y,
                                 size_t n_total,
                                 size_t d,
+                                const double *y,
                                 const size_t *node_sizes,
                                 size_t m,
-                                double *node_sums,
-                                double *sigma_chol,
+                                double *node_sums_out,
+                                double *sigma_chol_out,
                                 double *work,
                                 size_t work_len);
 
 /**
- * Workspace length (doubles) of `mk_cmlr_alg1_step` and `mk_cmlr_alg2_step`: d (0 if d is 0).
+ * Workspace length (doubles) of `mk_cmlr_alg1_step`, for its sizes: d (N does not change it);
+ * 0 if N or d is 0.
  */
-size_t mk_cmlr_step_work_len(size_t d);
+size_t mk_cmlr_alg1_step_work_len(size_t n_total, size_t d);
 
 /**
  * One Algorithm 1 step (ignores the clusters), in place:
  * theta <- M^-1 (1/N) sum_i tanh(y_i <x_i, theta> / sigma^2) y_i x_i, M = Sigma_hat or I.
  *
  * Parameters:
- * - `x` (in): N x d row-major, `n_total * d` doubles; `y` (in): `n_total` doubles.
- * - `n_total`, `d`: N and d, > 0.
+ * - `x` (in): N x d row-major, `n_total * d` doubles; `n_total`, `d` > 0.
+ * - `y` (in): `n_total` doubles.
  * - `sigma_chol` (in): the factor written by `mk_cmlr_node_statistics`, `d * d` doubles (only
- *   the lower triangle is read); may be NULL when `use_identity` is 1.
- * - `use_identity`: 0 (use Sigma_hat) or 1 (use the identity).
- * - `sigma`: known noise standard deviation, > 0.
+ *   the lower triangle is read); may be NULL when `options->use_identity` is 1.
+ * - `options` (in): `use_identity` (0: M = Sigma_hat, 1: M = I) and `sigma` (> 0) are read.
  * - `theta` (in/out): d doubles, replaced by the update on success.
- * - `work` (scratch): `work_len` >= `mk_cmlr_step_work_len(d)` doubles.
  * - `step_out` (out, optional): if not NULL, receives |theta_new - theta_old|.
+ * - `work` (scratch): `work_len` >= `mk_cmlr_alg1_step_work_len(n_total, d)` doubles.
  *
  * Returns `MK_STATUS_OK`, or with theta and `step_out` untouched: `MK_STATUS_NULL_POINTER`,
  * `MK_STATUS_ZERO_SIZE`, `MK_STATUS_SIZE_OVERFLOW`, `MK_STATUS_BUFFER_TOO_SHORT` (work),
@@ -599,16 +870,21 @@ size_t mk_cmlr_step_work_len(size_t d);
  * `step_out` must not overlap each other or the inputs.
  */
 int32_t mk_cmlr_alg1_step(const double *x,
-                          const double *y,
                           size_t n_total,
                           size_t d,
+                          const double *y,
                           const double *sigma_chol,
-                          int32_t use_identity,
-                          double sigma,
+                          const struct mk_cmlr_options *options,
                           double *theta,
+                          double *step_out,
                           double *work,
-                          size_t work_len,
-                          double *step_out);
+                          size_t work_len);
+
+/**
+ * Workspace length (doubles) of `mk_cmlr_alg2_step`, for its sizes: d (m and N do not change
+ * it); 0 if m, d or N is 0.
+ */
+size_t mk_cmlr_alg2_step_work_len(size_t m, size_t d, size_t n_total);
 
 /**
  * One Algorithm 2 step (honours the clusters), in place, O(m d):
@@ -617,8 +893,8 @@ int32_t mk_cmlr_alg1_step(const double *x,
  * Parameters:
  * - `node_sums` (in): m x d node sums s_j from `mk_cmlr_node_statistics`, `m * d` doubles.
  * - `m`, `d`, `n_total`: nodes, dimension and total sample count N, all > 0.
- * - `sigma_chol`, `use_identity`, `sigma`, `theta`, `work`, `step_out`: as for
- *   `mk_cmlr_alg1_step`.
+ * - `sigma_chol`, `options`, `theta`, `step_out`: as for `mk_cmlr_alg1_step`.
+ * - `work` (scratch): `work_len` >= `mk_cmlr_alg2_step_work_len(m, d, n_total)` doubles.
  *
  * Returns `MK_STATUS_OK`, or with theta and `step_out` untouched: `MK_STATUS_NULL_POINTER`,
  * `MK_STATUS_ZERO_SIZE`, `MK_STATUS_SIZE_OVERFLOW`, `MK_STATUS_BUFFER_TOO_SHORT` (work),
@@ -633,41 +909,42 @@ int32_t mk_cmlr_alg2_step(const double *node_sums,
                           size_t d,
                           size_t n_total,
                           const double *sigma_chol,
-                          int32_t use_identity,
-                          double sigma,
+                          const struct mk_cmlr_options *options,
                           double *theta,
+                          double *step_out,
                           double *work,
-                          size_t work_len,
-                          double *step_out);
+                          size_t work_len);
 
 /**
- * Node posteriors, the E-step of Algorithm 2: `out[j]` = P(xi_j = +1 | node j) =
+ * Node posteriors, the E-step of Algorithm 2: `posteriors_out[j]` = P(xi_j = +1 | node j) =
  * sigmoid(2 <s_j, theta> / sigma^2). Exact (0 or 1, never NaN) however large the sums grow.
  *
  * Parameters:
  * - `node_sums` (in): m x d, `m * d` doubles; `m`, `d` > 0.
- * - `theta` (in): d doubles. `sigma`: > 0.
- * - `out` (out): m doubles.
+ * - `theta` (in): d doubles.
+ * - `options` (in): `sigma` (> 0) is read.
+ * - `posteriors_out` (out): m doubles.
  *
- * Returns `MK_STATUS_OK`, or with `out` untouched: `MK_STATUS_NULL_POINTER`,
+ * Returns `MK_STATUS_OK`, or with `posteriors_out` untouched: `MK_STATUS_NULL_POINTER`,
  * `MK_STATUS_ZERO_SIZE`, `MK_STATUS_SIZE_OVERFLOW`, `MK_STATUS_BAD_PARAMETER` (sigma),
  * `MK_STATUS_NON_FINITE` (node sums or theta), `MK_STATUS_PANIC`.
  *
  * # Safety
- * Every pointer must be valid for the stated number of elements; `out` must not overlap the
- * inputs.
+ * Every pointer must be valid for the stated number of elements; `posteriors_out` must not
+ * overlap the inputs.
  */
 int32_t mk_cmlr_node_posteriors(const double *node_sums,
                                 size_t m,
                                 size_t d,
                                 const double *theta,
-                                double sigma,
-                                double *out);
+                                const struct mk_cmlr_options *options,
+                                double *posteriors_out);
 
 /**
- * Workspace length (doubles) of `mk_cmlr_init`: 2 d^2 + 2 d; 0 if d is 0 or it overflows.
+ * Workspace length (doubles) of `mk_cmlr_init`, for its sizes: 2 d^2 + 2 d (m does not change
+ * it); 0 if m or d is 0 or it overflows.
  */
-size_t mk_cmlr_init_work_len(size_t d);
+size_t mk_cmlr_init_work_len(size_t m, size_t d);
 
 /**
  * A start that needs no knowledge of theta*: the top eigenvector u of
@@ -676,11 +953,12 @@ size_t mk_cmlr_init_work_len(size_t d);
  * component of u positive); theta and -theta are the same model.
  *
  * Parameters:
- * - `node_sums` (in): m x d, `m * d` doubles; `node_sizes` (in): m sizes, each > 0.
- * - `m`, `d`: > 0.
- * - `sigma_chol`, `use_identity`: as for `mk_cmlr_alg1_step` (M = Sigma_hat or I).
+ * - `node_sums` (in): m x d, `m * d` doubles; `m`, `d` > 0.
+ * - `node_sizes` (in): m sizes, each > 0.
+ * - `sigma_chol` (in), `options` (in): as for `mk_cmlr_alg1_step` (M = Sigma_hat or I; only
+ *   `use_identity` is read).
  * - `theta_out` (out): d doubles.
- * - `work` (scratch): `work_len` >= `mk_cmlr_init_work_len(d)` doubles.
+ * - `work` (scratch): `work_len` >= `mk_cmlr_init_work_len(m, d)` doubles.
  *
  * Returns `MK_STATUS_OK`, or with `theta_out` untouched: `MK_STATUS_NULL_POINTER`,
  * `MK_STATUS_ZERO_SIZE`, `MK_STATUS_SIZE_OVERFLOW`, `MK_STATUS_BUFFER_TOO_SHORT`,
@@ -692,20 +970,20 @@ size_t mk_cmlr_init_work_len(size_t d);
  * `work` must not overlap each other or the inputs.
  */
 int32_t mk_cmlr_init(const double *node_sums,
-                     const size_t *node_sizes,
                      size_t m,
                      size_t d,
+                     const size_t *node_sizes,
                      const double *sigma_chol,
-                     int32_t use_identity,
+                     const struct mk_cmlr_options *options,
                      double *theta_out,
                      double *work,
                      size_t work_len);
 
 /**
- * Workspace length (doubles) of `mk_cmlr_fit`: m d + d^2 + 2 d + (2 d^2 + 2 d); 0 if m or d is
- * 0 or it overflows.
+ * Workspace length (doubles) of `mk_cmlr_fit`, for its sizes: m d + d^2 + 2 d + (2 d^2 + 2 d)
+ * (N does not change it); 0 if N, d or m is 0 or it overflows.
  */
-size_t mk_cmlr_fit_work_len(size_t m, size_t d);
+size_t mk_cmlr_fit_work_len(size_t n_total, size_t d, size_t m);
 
 /**
  * Fits theta from the raw data: one statistics pass, the start, then Algorithm 1 or 2 until
@@ -713,41 +991,36 @@ size_t mk_cmlr_fit_work_len(size_t m, size_t d);
  * succeeds (report.converged = 0) and returns its last iterate.
  *
  * Parameters:
- * - `x`, `y`, `n_total`, `d`, `node_sizes`, `m`: the data, as for `mk_cmlr_node_statistics`.
+ * - `x`, `n_total`, `d`, `y`, `node_sizes`, `m` (in): the data, as for
+ *   `mk_cmlr_node_statistics`.
  * - `options` (in): see `mk_cmlr_options`.
  * - `theta` (in/out): d doubles; read as the start when `options->init` is
  *   `MK_CMLR_INIT_GIVEN`, replaced by the fit on success.
- * - `theta_star` (in, optional): d doubles, the truth, used only for `trace_error`.
- * - `trace_step` (out, optional): `options->max_iter` doubles; entry t = |theta_{t+1} - theta_t|.
- * - `trace_error` (out, optional, needs `theta_star`): `options->max_iter` doubles; entry t =
- *   min(|theta_{t+1} - theta*|, |theta_{t+1} + theta*|). Trace entries past the iterations
- *   run are not written.
- * - `work` (scratch): `work_len` >= `mk_cmlr_fit_work_len(m, d)` doubles.
+ * - `trace` (in/out, optional): see `mk_cmlr_trace`; NULL for none.
+ * - `work` (scratch): `work_len` >= `mk_cmlr_fit_work_len(n_total, d, m)` doubles.
  * - `report` (out): iterations, converged flag, last step.
  *
  * Returns `MK_STATUS_OK`, or with theta and report untouched (traces possibly written):
  * `MK_STATUS_NULL_POINTER`, `MK_STATUS_ZERO_SIZE`, `MK_STATUS_SIZE_OVERFLOW`,
  * `MK_STATUS_NODE_SIZES`, `MK_STATUS_BUFFER_TOO_SHORT` (work), `MK_STATUS_BAD_PARAMETER`
  * (sigma, tol < 0 or NaN, max_iter == 0, an unknown algorithm or init, `use_identity` not 0/1,
- * `trace_error` without `theta_star`), `MK_STATUS_NON_FINITE` (x, y, a given theta, theta_star),
- * `MK_STATUS_NOT_SPD` (Sigma_hat singular; it is factored even with `use_identity`),
+ * `trace->error` without `trace->theta_star`), `MK_STATUS_NON_FINITE` (x, y, a given theta,
+ * theta*), `MK_STATUS_NOT_SPD` (Sigma_hat singular; it is factored even with `use_identity`),
  * `MK_STATUS_PANIC`.
  *
  * # Safety
- * Every non-null pointer must be valid for the stated number of elements; outputs and `work`
- * must not overlap each other or the inputs.
+ * Every non-null pointer (also those in `trace`) must be valid for the stated number of
+ * elements; outputs and `work` must not overlap each other or the inputs.
  */
 int32_t mk_cmlr_fit(const double *x,
-                    const double *y,
                     size_t n_total,
                     size_t d,
+                    const double *y,
                     const size_t *node_sizes,
                     size_t m,
                     const struct mk_cmlr_options *options,
                     double *theta,
-                    const double *theta_star,
-                    double *trace_step,
-                    double *trace_error,
+                    const struct mk_cmlr_trace *trace,
                     double *work,
                     size_t work_len,
                     struct mk_cmlr_report *report);
@@ -758,29 +1031,28 @@ int32_t mk_cmlr_fit(const double *x,
  * platform.
  *
  * Parameters:
- * - `seed`: any 64-bit value.
- * - `theta_star` (in): d doubles, finite. `d` > 0.
- * - `sigma`: noise standard deviation, >= 0 and finite.
- * - `node_sizes` (in): m sizes, each > 0, adding up to `n_total`. `m` > 0.
- * - `x_out` (out): `n_total * d` doubles; `y_out` (out): `n_total` doubles.
+ * - `theta_star` (in): d doubles, finite; `d` > 0.
+ * - `node_sizes` (in): m sizes, each > 0, adding up to N (without overflow); `m` > 0.
+ * - `sigma` (in): noise standard deviation, >= 0 and finite.
+ * - `seed` (in): any 64-bit value.
+ * - `x_out` (out): N x d, `N * d` doubles; `y_out` (out): N doubles.
  * - `labels_out` (out, optional): m doubles, the signs xi_j (+1 or -1).
  *
  * Returns `MK_STATUS_OK`, or with the outputs untouched: `MK_STATUS_NULL_POINTER`,
  * `MK_STATUS_ZERO_SIZE`, `MK_STATUS_SIZE_OVERFLOW`, `MK_STATUS_NODE_SIZES` (a zero size, or
- * sizes not adding up to `n_total`), `MK_STATUS_BAD_PARAMETER` (sigma), `MK_STATUS_NON_FINITE`
- * (theta*), `MK_STATUS_PANIC`.
+ * sizes whose sum overflows), `MK_STATUS_BAD_PARAMETER` (sigma), `MK_STATUS_NON_FINITE`
+ * (theta*, or a sample that would overflow), `MK_STATUS_PANIC`.
  *
  * # Safety
  * Every non-null pointer must be valid for the stated number of elements; outputs must not
  * overlap each other or the inputs.
  */
-int32_t mk_cmlr_simulate(uint64_t seed,
-                         const double *theta_star,
+int32_t mk_cmlr_simulate(const double *theta_star,
                          size_t d,
-                         double sigma,
                          const size_t *node_sizes,
                          size_t m,
-                         size_t n_total,
+                         double sigma,
+                         uint64_t seed,
                          double *x_out,
                          double *y_out,
                          double *labels_out);
@@ -788,9 +1060,13 @@ int32_t mk_cmlr_simulate(uint64_t seed,
 /**
  * Workspace length (doubles) of `mk_l2_distance_sq` and `mk_l2_distance`:
  * 8 (d (d + 1) / 2 + d) when either kind is `MK_COV_FULL`, 16 d when both are `MK_COV_DIAG`;
- * 0 if d is 0, a kind is unknown, or the length overflows size_t.
+ * 0 if a descriptor is NULL, a size is 0, the dimensions differ, a kind is unknown, or the
+ * length overflows size_t.
+ *
+ * # Safety
+ * Non-null `f` and `g` must point to valid `mk_mixture` descriptors.
  */
-size_t mk_l2_distance_sq_work_len(size_t d, int32_t f_kind, int32_t g_kind);
+size_t mk_l2_distance_sq_work_len(const struct mk_mixture *f, const struct mk_mixture *g);
 
 /**
  * Squared L2 distance |F - G|^2 = int (f - g)^2 between two Gaussian mixtures in closed form:
@@ -802,179 +1078,148 @@ size_t mk_l2_distance_sq_work_len(size_t d, int32_t f_kind, int32_t g_kind);
  * mixtures give exactly 0.
  *
  * Parameters:
- * - `f_weights` (in): K_F weights, >= 0, summing to 1 within 1e-9.
- * - `f_means` (in): K_F x d means, row-major, `f_k * d` doubles.
- * - `f_covs` (in): `f_k * d * d` doubles (`MK_COV_FULL`: symmetric positive definite, only the
- *   lower triangle is used once checked) or `f_k * d` doubles (`MK_COV_DIAG`: variances > 0).
- * - `f_k`: K_F > 0. `f_kind`: `MK_COV_FULL` or `MK_COV_DIAG`.
- * - `g_weights`, `g_means`, `g_covs`, `g_k`, `g_kind` (in): the same for G; the kinds may
+ * - `f`, `g` (in): the mixtures, of the same dimension d; their K and covariance kinds may
  *   differ (a diagonal covariance is a diagonal matrix).
- * - `d`: dimension of both, > 0.
- * - `work` (scratch): `work_len` >= `mk_l2_distance_sq_work_len(d, f_kind, g_kind)` doubles.
- * - `out` (out): one double, the squared distance.
+ * - `distance_out` (out): one double, the squared distance.
+ * - `work` (scratch): `work_len` >= `mk_l2_distance_sq_work_len(f, g)` doubles.
  *
- * Returns `MK_STATUS_OK`, or with `out` untouched: `MK_STATUS_NULL_POINTER`,
+ * Returns `MK_STATUS_OK`, or with `distance_out` untouched: `MK_STATUS_NULL_POINTER`,
  * `MK_STATUS_ZERO_SIZE` (a K or d is 0), `MK_STATUS_SIZE_OVERFLOW` (K*d or K*d*d overflows),
- * `MK_STATUS_BAD_PARAMETER` (an unknown kind), `MK_STATUS_BUFFER_TOO_SHORT` (work),
- * `MK_STATUS_NON_FINITE` (NaN or infinity in an input, or an overflowing result),
- * `MK_STATUS_WEIGHTS` (a negative weight, or a sum not within 1e-9 of 1), `MK_STATUS_NOT_SPD`
- * (an asymmetric covariance, a non-positive variance, or a covariance that is not positive
- * definite), `MK_STATUS_PANIC`.
+ * `MK_STATUS_SHAPE_MISMATCH` (the dimensions differ), `MK_STATUS_BAD_PARAMETER` (an unknown
+ * kind), `MK_STATUS_BUFFER_TOO_SHORT` (work), `MK_STATUS_NON_FINITE` (NaN or infinity in an
+ * input, or an overflowing result), `MK_STATUS_WEIGHTS` (a negative weight, or a sum not within
+ * 1e-9 of 1), `MK_STATUS_NOT_SPD` (an asymmetric covariance, a non-positive variance, or a
+ * covariance that is not positive definite), `MK_STATUS_PANIC`.
  *
  * # Safety
- * Every pointer must be valid for the stated number of elements; `work` and `out` must not
- * overlap each other or the inputs.
+ * Every pointer must be valid for the stated number of elements; `work` and `distance_out`
+ * must not overlap each other or the inputs.
  */
-int32_t mk_l2_distance_sq(const double *f_weights,
-                          const double *f_means,
-                          const double *f_covs,
-                          size_t f_k,
-                          int32_t f_kind,
-                          const double *g_weights,
-                          const double *g_means,
-                          const double *g_covs,
-                          size_t g_k,
-                          int32_t g_kind,
-                          size_t d,
+int32_t mk_l2_distance_sq(const struct mk_mixture *f,
+                          const struct mk_mixture *g,
+                          double *distance_out,
                           double *work,
-                          size_t work_len,
-                          double *out);
+                          size_t work_len);
 
 /**
  * L2 distance |F - G| = sqrt(max(0, |F - G|^2)) between two Gaussian mixtures: the square
  * root of what `mk_l2_distance_sq` computes, with a squared distance that cancellation left
  * slightly negative taken as 0. Bitwise-equal mixtures give exactly 0.
  *
- * Parameters, workspace (`mk_l2_distance_sq_work_len(d, f_kind, g_kind)` doubles) and statuses
- * are those of `mk_l2_distance_sq`; `out` (out) receives the distance, only on success.
+ * Parameters, workspace (`mk_l2_distance_sq_work_len(f, g)` doubles) and statuses are those
+ * of `mk_l2_distance_sq`; `distance_out` (out) receives the distance, only on success.
  *
  * # Safety
  * As for `mk_l2_distance_sq`.
  */
-int32_t mk_l2_distance(const double *f_weights,
-                       const double *f_means,
-                       const double *f_covs,
-                       size_t f_k,
-                       int32_t f_kind,
-                       const double *g_weights,
-                       const double *g_means,
-                       const double *g_covs,
-                       size_t g_k,
-                       int32_t g_kind,
-                       size_t d,
+int32_t mk_l2_distance(const struct mk_mixture *f,
+                       const struct mk_mixture *g,
+                       double *distance_out,
                        double *work,
-                       size_t work_len,
-                       double *out);
+                       size_t work_len);
 
 /**
- * Workspace length (doubles) of `mk_l2_pairwise`:
+ * Workspace length (doubles) of `mk_l2_pairwise`, for the descriptor's K, d, kind and m:
  * m (m + 1) / 2 + (K + 8) m K + 8 (d (d + 1) + 2 d) + d (d + 1) / 2 (`MK_COV_FULL`) or
- * m (m + 1) / 2 + (K + 8) m K + 24 d (`MK_COV_DIAG`); 0 if m, K or d is 0, the kind is
- * unknown, or the length overflows size_t.
+ * m (m + 1) / 2 + (K + 8) m K + 24 d (`MK_COV_DIAG`); 0 if `mixtures` is NULL, m, K or d is 0,
+ * the kind is unknown, or the length overflows size_t.
+ *
+ * # Safety
+ * A non-null `mixtures` must point to a valid `mk_mixture`.
  */
-size_t mk_l2_pairwise_work_len(size_t m, size_t k, size_t d, int32_t kind);
+size_t mk_l2_pairwise_work_len(const struct mk_mixture *mixtures, size_t m);
 
 /**
- * All pairwise L2 distances D_ab = |G_a - G_b| of m Gaussian mixtures with the same K, d and
- * covariance kind: each mixture's self term and each cross term is computed once, and every
- * entry is bitwise what `mk_l2_distance` gives for that pair.
+ * All pairwise L2 distances D_ab = |G_a - G_b| of m Gaussian mixtures of one shape: each
+ * mixture's self term and each cross term is computed once, and every entry is bitwise what
+ * `mk_l2_distance` gives for that pair.
  *
  * Parameters:
- * - `weights` (in): the m weight vectors concatenated, `m * k` doubles; each >= 0 and summing
- *   to 1 within 1e-9.
- * - `means` (in): the m mean matrices concatenated, `m * k * d` doubles.
- * - `covs` (in): `m * k * d * d` doubles (`MK_COV_FULL`) or `m * k * d` (`MK_COV_DIAG`).
- * - `m`, `k`, `d`: number of mixtures, components per mixture, dimension; all > 0.
- * - `kind`: `MK_COV_FULL` or `MK_COV_DIAG`.
- * - `out` (out): m x m distances, row-major, `m * m` doubles; symmetric with a zero diagonal.
- * - `work` (scratch): `work_len` >= `mk_l2_pairwise_work_len(m, k, d, kind)` doubles.
+ * - `mixtures` (in): the shape (K, d, kind) of each mixture, and arrays holding the m mixtures
+ *   concatenated: `m * K` weights (each mixture's >= 0, summing to 1 within 1e-9),
+ *   `m * K * d` means, `m * K * c` covariance values.
+ * - `m` (in): number of mixtures, > 0.
+ * - `distances_out` (out): m x m distances, row-major, `m * m` doubles; symmetric with a zero
+ *   diagonal.
+ * - `work` (scratch): `work_len` >= `mk_l2_pairwise_work_len(mixtures, m)` doubles.
  *
- * Returns `MK_STATUS_OK`, or with `out` untouched: `MK_STATUS_NULL_POINTER`,
- * `MK_STATUS_ZERO_SIZE` (m, K or d is 0), `MK_STATUS_SIZE_OVERFLOW` (m*K, m*K*d, m*K*d*d or m*m
- * overflows), `MK_STATUS_BAD_PARAMETER` (an unknown kind), `MK_STATUS_BUFFER_TOO_SHORT` (work),
- * and for the first invalid mixture: `MK_STATUS_NON_FINITE` (NaN or infinity; also an
+ * Returns `MK_STATUS_OK`, or with `distances_out` untouched: `MK_STATUS_NULL_POINTER`,
+ * `MK_STATUS_ZERO_SIZE` (m, K or d is 0), `MK_STATUS_SIZE_OVERFLOW` (m*K, m*K*d, m*K*d*d or
+ * m*m overflows), `MK_STATUS_BAD_PARAMETER` (an unknown kind), `MK_STATUS_BUFFER_TOO_SHORT`
+ * (work), and for the first invalid mixture: `MK_STATUS_NON_FINITE` (NaN or infinity; also an
  * overflowing result), `MK_STATUS_WEIGHTS`, `MK_STATUS_NOT_SPD`; `MK_STATUS_PANIC`.
  *
  * # Safety
- * Every pointer must be valid for the stated number of elements; `out` and `work` must not
- * overlap each other or the inputs.
+ * Every pointer must be valid for the stated number of elements; `distances_out` and `work`
+ * must not overlap each other or the inputs.
  */
-int32_t mk_l2_pairwise(const double *weights,
-                       const double *means,
-                       const double *covs,
+int32_t mk_l2_pairwise(const struct mk_mixture *mixtures,
                        size_t m,
-                       size_t k,
-                       size_t d,
-                       int32_t kind,
-                       double *out,
+                       double *distances_out,
                        double *work,
                        size_t work_len);
 
 /**
  * Workspace length (doubles) of `mk_kl_gaussian`: 2 d^2 + d p + d with p = d rounded up to a
- * multiple of 4 (`MK_COV_FULL`) or 3 d (`MK_COV_DIAG`); 0 if d is 0, the kind is unknown, or
- * the length overflows size_t.
+ * multiple of 4 (`MK_COV_FULL`) or 3 d (`MK_COV_DIAG`); 0 if a descriptor is NULL, d is 0,
+ * the shapes differ, the kind is unknown, or the length overflows size_t.
+ *
+ * # Safety
+ * Non-null `p` and `q` must point to valid `mk_gaussian` descriptors.
  */
-size_t mk_kl_gaussian_work_len(size_t d, int32_t kind);
+size_t mk_kl_gaussian_work_len(const struct mk_gaussian *p, const struct mk_gaussian *q);
 
 /**
- * KL(N0 || N1) = 1/2 [tr(S1^-1 S0) + (m1 - m0)^T S1^-1 (m1 - m0) - d + ln|S1| - ln|S0|]
+ * KL(P || Q) = 1/2 [tr(S_Q^-1 S_P) + (m_Q - m_P)^T S_Q^-1 (m_Q - m_P) - d + ln|S_Q| - ln|S_P|]
  * between two Gaussians, computed from Cholesky factors as a sum of non-negative terms and
  * clamped at 0 (identical Gaussians give exactly 0).
  *
  * Parameters:
- * - `mean0`, `mean1` (in): d doubles each.
- * - `cov0`, `cov1` (in): `d * d` doubles each (`MK_COV_FULL`: symmetric positive definite,
- *   row-major) or d doubles each (`MK_COV_DIAG`: variances > 0).
- * - `d`: dimension, > 0. `kind`: `MK_COV_FULL` or `MK_COV_DIAG`, for both covariances.
- * - `work` (scratch): `work_len` >= `mk_kl_gaussian_work_len(d, kind)` doubles.
- * - `out` (out): one double, the divergence.
+ * - `p`, `q` (in): the Gaussians, of the same dimension and covariance kind.
+ * - `kl_out` (out): one double, the divergence.
+ * - `work` (scratch): `work_len` >= `mk_kl_gaussian_work_len(p, q)` doubles.
  *
- * Returns `MK_STATUS_OK`, or with `out` untouched: `MK_STATUS_NULL_POINTER`,
+ * Returns `MK_STATUS_OK`, or with `kl_out` untouched: `MK_STATUS_NULL_POINTER`,
  * `MK_STATUS_ZERO_SIZE` (d is 0), `MK_STATUS_SIZE_OVERFLOW` (d*d overflows),
- * `MK_STATUS_BAD_PARAMETER` (an unknown kind), `MK_STATUS_BUFFER_TOO_SHORT` (work),
- * `MK_STATUS_NON_FINITE` (NaN or infinity in an input, or an overflowing result),
- * `MK_STATUS_NOT_SPD` (an asymmetric covariance, a non-positive variance, or a covariance that
- * is not positive definite), `MK_STATUS_PANIC`.
+ * `MK_STATUS_SHAPE_MISMATCH` (d or kind differ), `MK_STATUS_BAD_PARAMETER` (an unknown kind),
+ * `MK_STATUS_BUFFER_TOO_SHORT` (work), `MK_STATUS_NON_FINITE` (NaN or infinity in an input, or
+ * an overflowing result), `MK_STATUS_NOT_SPD` (an asymmetric covariance, a non-positive
+ * variance, or a covariance that is not positive definite), `MK_STATUS_PANIC`.
  *
  * # Safety
- * Every pointer must be valid for the stated number of elements; `work` and `out` must not
+ * Every pointer must be valid for the stated number of elements; `work` and `kl_out` must not
  * overlap each other or the inputs.
  */
-int32_t mk_kl_gaussian(const double *mean0,
-                       const double *cov0,
-                       const double *mean1,
-                       const double *cov1,
-                       size_t d,
-                       int32_t kind,
+int32_t mk_kl_gaussian(const struct mk_gaussian *p,
+                       const struct mk_gaussian *q,
+                       double *kl_out,
                        double *work,
-                       size_t work_len,
-                       double *out);
+                       size_t work_len);
 
 /**
  * Workspace length (doubles) of `mk_moment_match`: 2 d + d^2 (`MK_COV_FULL`) or 3 d
- * (`MK_COV_DIAG`); 0 if d is 0, the kind is unknown, or the length overflows size_t.
+ * (`MK_COV_DIAG`); 0 if `mix` is NULL, K or d is 0, the kind is unknown, or the length
+ * overflows size_t.
+ *
+ * # Safety
+ * A non-null `mix` must point to a valid `mk_mixture`.
  */
-size_t mk_moment_match_work_len(size_t d, int32_t kind);
+size_t mk_moment_match_work_len(const struct mk_mixture *mix);
 
 /**
  * Moment matching: the single Gaussian with the mean and covariance of the mixture
- * sum_i l_i N(mu_i, S_i): mu = sum_i l_i mu_i, Sigma = sum_i l_i [S_i + (mu_i - mu)(mu_i - mu)^T]
+ * sum_i w_i N(mu_i, S_i): mu = sum_i w_i mu_i, Sigma = sum_i w_i [S_i + (mu_i - mu)(mu_i - mu)^T]
  * (for `MK_COV_DIAG`, only the diagonal of each outer product).
  *
  * Parameters:
- * - `weights` (in): the m weights l_i, `m` doubles, >= 0, summing to 1 within 1e-9 (used as
- *   given).
- * - `means` (in): m x d means, row-major, `m * d` doubles.
- * - `covs` (in): `m * d * d` doubles (`MK_COV_FULL`) or `m * d` (`MK_COV_DIAG`).
- * - `m`, `d`: number of Gaussians and dimension, > 0. `kind`: `MK_COV_FULL` or `MK_COV_DIAG`.
+ * - `mix` (in): the mixture (weights used as given).
  * - `mean_out` (out): d doubles.
  * - `cov_out` (out): `d * d` doubles (`MK_COV_FULL`, exactly symmetric) or d doubles
  *   (`MK_COV_DIAG`).
- * - `work` (scratch): `work_len` >= `mk_moment_match_work_len(d, kind)` doubles.
+ * - `work` (scratch): `work_len` >= `mk_moment_match_work_len(mix)` doubles.
  *
  * Returns `MK_STATUS_OK`, or with both outputs untouched: `MK_STATUS_NULL_POINTER`,
- * `MK_STATUS_ZERO_SIZE` (m or d is 0), `MK_STATUS_SIZE_OVERFLOW` (m*d, d*d or m*d*d
+ * `MK_STATUS_ZERO_SIZE` (K or d is 0), `MK_STATUS_SIZE_OVERFLOW` (K*d, d*d or K*d*d
  * overflows), `MK_STATUS_BAD_PARAMETER` (an unknown kind), `MK_STATUS_BUFFER_TOO_SHORT`
  * (work), `MK_STATUS_NON_FINITE` (NaN or infinity in an input, or an overflowing result),
  * `MK_STATUS_WEIGHTS` (a negative weight, or a sum not within 1e-9 of 1), `MK_STATUS_NOT_SPD`
@@ -984,80 +1229,73 @@ size_t mk_moment_match_work_len(size_t d, int32_t kind);
  * Every pointer must be valid for the stated number of elements; the outputs and `work` must
  * not overlap each other or the inputs.
  */
-int32_t mk_moment_match(const double *weights,
-                        const double *means,
-                        const double *covs,
-                        size_t m,
-                        size_t d,
-                        int32_t kind,
+int32_t mk_moment_match(const struct mk_mixture *mix,
                         double *mean_out,
                         double *cov_out,
                         double *work,
                         size_t work_len);
 
 /**
- * Workspace length (doubles) of `mk_gmm_log_density`:
- * K (2d + c + 65) + 32d + 128 with c = d*d (`MK_COV_FULL`) or d (`MK_COV_DIAG`); 0 if K or d
- * is 0, `cov_kind` is unknown, or the length overflows size_t.
+ * Workspace length (doubles) of `mk_gmm_log_density`, for its sizes and descriptor:
+ * K (2d + c + 65) + 32d + 128 with c = d*d (`MK_COV_FULL`) or d (`MK_COV_DIAG`), K and the
+ * kind from `mix` (n does not change it); 0 if `mix` is NULL, n, K or d is 0, d differs from
+ * `mix->d`, the kind is unknown, or the length overflows size_t.
+ *
+ * # Safety
+ * A non-null `mix` must point to a valid `mk_mixture`.
  */
-size_t mk_gmm_log_density_work_len(size_t k, size_t d, int32_t cov_kind);
+size_t mk_gmm_log_density_work_len(size_t n, size_t d, const struct mk_mixture *mix);
 
 /**
- * Per-sample log-density of a Gaussian mixture: `out[i] = log f(x_i)`,
+ * Per-sample log-density of a Gaussian mixture: `log_density_out[i] = log f(x_i)`,
  * f = sum_k w_k N(mu_k, S_k), by a max-shifted log-sum-exp (finite even for samples thousands
  * of standard deviations from every mean).
  *
  * Parameters:
- * - `weights` (in): K doubles, >= 0, summing to 1 within 1e-9.
- * - `means` (in): K x d, row-major, `k * d` doubles.
- * - `covs` (in): `MK_COV_FULL`: K symmetric positive definite d x d matrices, row-major,
- *   `k * d * d` doubles; `MK_COV_DIAG`: K x d positive variances, `k * d` doubles.
- * - `k`, `d`: number of components and dimension, both > 0.
- * - `cov_kind`: `MK_COV_FULL` or `MK_COV_DIAG`.
- * - `x` (in): n x d samples, row-major, `n * d` doubles.
- * - `n`: number of samples, > 0.
- * - `out` (out): `n` doubles.
- * - `work` (scratch): `work_len` >= `mk_gmm_log_density_work_len(k, d, cov_kind)` doubles.
+ * - `x` (in): n x d samples, row-major, `n * d` doubles; `n`, `d` > 0.
+ * - `mix` (in): the mixture, of dimension d.
+ * - `log_density_out` (out): `n` doubles.
+ * - `work` (scratch): `work_len` >= `mk_gmm_log_density_work_len(n, d, mix)` doubles.
  *
- * Returns `MK_STATUS_OK`, or with `out` untouched: `MK_STATUS_NULL_POINTER`,
- * `MK_STATUS_ZERO_SIZE` (K, d or n is 0), `MK_STATUS_SIZE_OVERFLOW` (K*d, K*d*d or n*d
- * overflows), `MK_STATUS_BUFFER_TOO_SHORT` (work), `MK_STATUS_BAD_PARAMETER` (unknown
- * `cov_kind`), `MK_STATUS_NON_FINITE` (NaN or infinity in the parameters or the samples, or a
- * sample so far from every component that its log-density overflows), `MK_STATUS_WEIGHTS`
- * (a negative weight, or weights not summing to 1), `MK_STATUS_NOT_SPD` (a covariance that is
- * not symmetric positive definite), `MK_STATUS_PANIC`.
+ * Returns `MK_STATUS_OK`, or with the output untouched: `MK_STATUS_NULL_POINTER`,
+ * `MK_STATUS_ZERO_SIZE` (n, d or K is 0), `MK_STATUS_SIZE_OVERFLOW` (K*d, K*d*d or n*d
+ * overflows), `MK_STATUS_SHAPE_MISMATCH` (d differs from `mix->d`), `MK_STATUS_BUFFER_TOO_SHORT`
+ * (work), `MK_STATUS_BAD_PARAMETER` (unknown covariance kind), `MK_STATUS_NON_FINITE` (NaN or
+ * infinity in the parameters or the samples, or a sample so far from every component that its
+ * log-density overflows), `MK_STATUS_WEIGHTS` (a negative weight, or weights not summing to 1
+ * within 1e-9), `MK_STATUS_NOT_SPD` (a covariance that is not symmetric positive definite),
+ * `MK_STATUS_PANIC`.
  *
  * # Safety
- * Every pointer must be valid for the stated number of elements; `out` and `work` must not
- * overlap each other or the inputs.
+ * Every pointer must be valid for the stated number of elements; the output and `work` must
+ * not overlap each other or the inputs.
  */
-int32_t mk_gmm_log_density(const double *weights,
-                           const double *means,
-                           const double *covs,
-                           size_t k,
-                           size_t d,
-                           int32_t cov_kind,
-                           const double *x,
+int32_t mk_gmm_log_density(const double *x,
                            size_t n,
-                           double *out,
+                           size_t d,
+                           const struct mk_mixture *mix,
+                           double *log_density_out,
                            double *work,
                            size_t work_len);
 
 /**
  * Workspace length (doubles) of `mk_gmm_log_likelihood`: the same as
- * `mk_gmm_log_density_work_len(k, d, cov_kind)`.
+ * `mk_gmm_log_density_work_len(n, d, mix)`.
+ *
+ * # Safety
+ * A non-null `mix` must point to a valid `mk_mixture`.
  */
-size_t mk_gmm_log_likelihood_work_len(size_t k, size_t d, int32_t cov_kind);
+size_t mk_gmm_log_likelihood_work_len(size_t n, size_t d, const struct mk_mixture *mix);
 
 /**
  * Log-likelihood of n samples under a Gaussian mixture: sum_i log f(x_i) and its mean, in one
  * pass over the samples.
  *
  * Parameters:
- * - `weights`, `means`, `covs`, `k`, `d`, `cov_kind`, `x`, `n`: as for `mk_gmm_log_density`.
+ * - `x`, `n`, `d`, `mix` (in): as for `mk_gmm_log_density`.
  * - `total_out` (out): one double, sum_i log f(x_i).
  * - `mean_out` (out, optional): if not NULL, one double, the total divided by n.
- * - `work` (scratch): `work_len` >= `mk_gmm_log_likelihood_work_len(k, d, cov_kind)` doubles.
+ * - `work` (scratch): `work_len` >= `mk_gmm_log_likelihood_work_len(n, d, mix)` doubles.
  *
  * Returns `MK_STATUS_OK`, or with the outputs untouched: the statuses of
  * `mk_gmm_log_density` (`MK_STATUS_NON_FINITE` also when the sum overflows).
@@ -1066,14 +1304,10 @@ size_t mk_gmm_log_likelihood_work_len(size_t k, size_t d, int32_t cov_kind);
  * Every non-null pointer must be valid for the stated number of elements; the outputs and
  * `work` must not overlap each other or the inputs.
  */
-int32_t mk_gmm_log_likelihood(const double *weights,
-                              const double *means,
-                              const double *covs,
-                              size_t k,
-                              size_t d,
-                              int32_t cov_kind,
-                              const double *x,
+int32_t mk_gmm_log_likelihood(const double *x,
                               size_t n,
+                              size_t d,
+                              const struct mk_mixture *mix,
                               double *total_out,
                               double *mean_out,
                               double *work,
@@ -1081,20 +1315,23 @@ int32_t mk_gmm_log_likelihood(const double *weights,
 
 /**
  * Workspace length (doubles) of `mk_gmm_responsibilities`: the same as
- * `mk_gmm_log_density_work_len(k, d, cov_kind)`.
+ * `mk_gmm_log_density_work_len(n, d, mix)`.
+ *
+ * # Safety
+ * A non-null `mix` must point to a valid `mk_mixture`.
  */
-size_t mk_gmm_responsibilities_work_len(size_t k, size_t d, int32_t cov_kind);
+size_t mk_gmm_responsibilities_work_len(size_t n, size_t d, const struct mk_mixture *mix);
 
 /**
  * Responsibilities (posterior component probabilities) of n samples:
- * `resp_out[i*k + j] = w_j N(x_i; mu_j, S_j) / f(x_i)`, normalized in the log domain (each
+ * `resp_out[i*K + j] = w_j N(x_i; mu_j, S_j) / f(x_i)`, normalized in the log domain (each
  * row sums to 1 within a few ulps).
  *
  * Parameters:
- * - `weights`, `means`, `covs`, `k`, `d`, `cov_kind`, `x`, `n`: as for `mk_gmm_log_density`.
- * - `resp_out` (out): n x K, row-major, `n * k` doubles.
+ * - `x`, `n`, `d`, `mix` (in): as for `mk_gmm_log_density`.
+ * - `resp_out` (out): n x K, row-major, `n * mix->k` doubles.
  * - `loglik_out` (out, optional): if not NULL, one double, sum_i log f(x_i).
- * - `work` (scratch): `work_len` >= `mk_gmm_responsibilities_work_len(k, d, cov_kind)` doubles.
+ * - `work` (scratch): `work_len` >= `mk_gmm_responsibilities_work_len(n, d, mix)` doubles.
  *
  * Returns `MK_STATUS_OK`, or with the outputs untouched: the statuses of
  * `mk_gmm_log_density` (`MK_STATUS_SIZE_OVERFLOW` also when n*K overflows).
@@ -1103,14 +1340,10 @@ size_t mk_gmm_responsibilities_work_len(size_t k, size_t d, int32_t cov_kind);
  * Every non-null pointer must be valid for the stated number of elements; the outputs and
  * `work` must not overlap each other or the inputs.
  */
-int32_t mk_gmm_responsibilities(const double *weights,
-                                const double *means,
-                                const double *covs,
-                                size_t k,
-                                size_t d,
-                                int32_t cov_kind,
-                                const double *x,
+int32_t mk_gmm_responsibilities(const double *x,
                                 size_t n,
+                                size_t d,
+                                const struct mk_mixture *mix,
                                 double *resp_out,
                                 double *loglik_out,
                                 double *work,
@@ -1118,9 +1351,12 @@ int32_t mk_gmm_responsibilities(const double *weights,
 
 /**
  * Workspace length (doubles) of `mk_gmm_hard_labels`: the same as
- * `mk_gmm_log_density_work_len(k, d, cov_kind)`.
+ * `mk_gmm_log_density_work_len(n, d, mix)`.
+ *
+ * # Safety
+ * A non-null `mix` must point to a valid `mk_mixture`.
  */
-size_t mk_gmm_hard_labels_work_len(size_t k, size_t d, int32_t cov_kind);
+size_t mk_gmm_hard_labels_work_len(size_t n, size_t d, const struct mk_mixture *mix);
 
 /**
  * Hard labels (maximum a posteriori components): `labels_out[i]` = the index in 0..K-1 of
@@ -1128,9 +1364,9 @@ size_t mk_gmm_hard_labels_work_len(size_t k, size_t d, int32_t cov_kind);
  * rows `mk_gmm_responsibilities` writes).
  *
  * Parameters:
- * - `weights`, `means`, `covs`, `k`, `d`, `cov_kind`, `x`, `n`: as for `mk_gmm_log_density`.
+ * - `x`, `n`, `d`, `mix` (in): as for `mk_gmm_log_density`.
  * - `labels_out` (out): `n` size_t values.
- * - `work` (scratch): `work_len` >= `mk_gmm_hard_labels_work_len(k, d, cov_kind)` doubles.
+ * - `work` (scratch): `work_len` >= `mk_gmm_hard_labels_work_len(n, d, mix)` doubles.
  *
  * Returns `MK_STATUS_OK`, or with `labels_out` untouched: the statuses of
  * `mk_gmm_log_density`.
@@ -1139,23 +1375,22 @@ size_t mk_gmm_hard_labels_work_len(size_t k, size_t d, int32_t cov_kind);
  * Every pointer must be valid for the stated number of elements; `labels_out` and `work` must
  * not overlap each other or the inputs.
  */
-int32_t mk_gmm_hard_labels(const double *weights,
-                           const double *means,
-                           const double *covs,
-                           size_t k,
-                           size_t d,
-                           int32_t cov_kind,
-                           const double *x,
+int32_t mk_gmm_hard_labels(const double *x,
                            size_t n,
+                           size_t d,
+                           const struct mk_mixture *mix,
                            size_t *labels_out,
                            double *work,
                            size_t work_len);
 
 /**
  * Workspace length (doubles) of `mk_gmm_bic`: the same as
- * `mk_gmm_log_density_work_len(k, d, cov_kind)`.
+ * `mk_gmm_log_density_work_len(n, d, mix)`.
+ *
+ * # Safety
+ * A non-null `mix` must point to a valid `mk_mixture`.
  */
-size_t mk_gmm_bic_work_len(size_t k, size_t d, int32_t cov_kind);
+size_t mk_gmm_bic_work_len(size_t n, size_t d, const struct mk_mixture *mix);
 
 /**
  * Bayesian information criterion of n samples: BIC = -2 log L + p ln n (smaller is better),
@@ -1163,9 +1398,9 @@ size_t mk_gmm_bic_work_len(size_t k, size_t d, int32_t cov_kind);
  * p = (K - 1) + K d + K d (d + 1) / 2 for `MK_COV_FULL`, (K - 1) + 2 K d for `MK_COV_DIAG`.
  *
  * Parameters:
- * - `weights`, `means`, `covs`, `k`, `d`, `cov_kind`, `x`, `n`: as for `mk_gmm_log_density`.
+ * - `x`, `n`, `d`, `mix` (in): as for `mk_gmm_log_density`.
  * - `bic_out` (out): one double.
- * - `work` (scratch): `work_len` >= `mk_gmm_bic_work_len(k, d, cov_kind)` doubles.
+ * - `work` (scratch): `work_len` >= `mk_gmm_bic_work_len(n, d, mix)` doubles.
  *
  * Returns `MK_STATUS_OK`, or with `bic_out` untouched: the statuses of
  * `mk_gmm_log_likelihood`.
@@ -1174,24 +1409,23 @@ size_t mk_gmm_bic_work_len(size_t k, size_t d, int32_t cov_kind);
  * Every pointer must be valid for the stated number of elements; `bic_out` and `work` must not
  * overlap each other or the inputs.
  */
-int32_t mk_gmm_bic(const double *weights,
-                   const double *means,
-                   const double *covs,
-                   size_t k,
-                   size_t d,
-                   int32_t cov_kind,
-                   const double *x,
+int32_t mk_gmm_bic(const double *x,
                    size_t n,
+                   size_t d,
+                   const struct mk_mixture *mix,
                    double *bic_out,
                    double *work,
                    size_t work_len);
 
 /**
  * Workspace length (doubles) of `mk_gmm_simulate`: K (2d + c + 1) with c = d*d
- * (`MK_COV_FULL`) or d (`MK_COV_DIAG`); 0 if K or d is 0, `cov_kind` is unknown, or the length
- * overflows size_t.
+ * (`MK_COV_FULL`) or d (`MK_COV_DIAG`); 0 if `mix` is NULL, K, d or n is 0, the kind is
+ * unknown, or the length overflows size_t.
+ *
+ * # Safety
+ * A non-null `mix` must point to a valid `mk_mixture`.
  */
-size_t mk_gmm_simulate_work_len(size_t k, size_t d, int32_t cov_kind);
+size_t mk_gmm_simulate_work_len(const struct mk_mixture *mix, size_t n);
 
 /**
  * Draws n samples from a Gaussian mixture with a seed: per sample a component with probability
@@ -1200,16 +1434,16 @@ size_t mk_gmm_simulate_work_len(size_t k, size_t d, int32_t cov_kind);
  * samples on every platform.
  *
  * Parameters:
- * - `seed`: any 64-bit value.
- * - `weights`, `means`, `covs`, `k`, `d`, `cov_kind`: as for `mk_gmm_log_density`.
- * - `n`: number of samples, > 0.
- * - `x_out` (out): n x d, row-major, `n * d` doubles.
+ * - `mix` (in): the mixture.
+ * - `n` (in): number of samples, > 0.
+ * - `seed` (in): any 64-bit value.
+ * - `x_out` (out): n x d, row-major, `n * mix->d` doubles.
  * - `labels_out` (out, optional): if not NULL, `n` size_t values, each sample's component.
- * - `work` (scratch): `work_len` >= `mk_gmm_simulate_work_len(k, d, cov_kind)` doubles.
+ * - `work` (scratch): `work_len` >= `mk_gmm_simulate_work_len(mix, n)` doubles.
  *
  * Returns `MK_STATUS_OK`, or with the outputs untouched: `MK_STATUS_NULL_POINTER`,
  * `MK_STATUS_ZERO_SIZE` (K, d or n is 0), `MK_STATUS_SIZE_OVERFLOW`,
- * `MK_STATUS_BUFFER_TOO_SHORT` (work), `MK_STATUS_BAD_PARAMETER` (unknown `cov_kind`),
+ * `MK_STATUS_BUFFER_TOO_SHORT` (work), `MK_STATUS_BAD_PARAMETER` (unknown covariance kind),
  * `MK_STATUS_NON_FINITE` (NaN or infinity in the parameters), `MK_STATUS_WEIGHTS`,
  * `MK_STATUS_NOT_SPD`, `MK_STATUS_PANIC`. On success every sample is finite.
  *
@@ -1217,93 +1451,87 @@ size_t mk_gmm_simulate_work_len(size_t k, size_t d, int32_t cov_kind);
  * Every non-null pointer must be valid for the stated number of elements; the outputs and
  * `work` must not overlap each other or the inputs.
  */
-int32_t mk_gmm_simulate(uint64_t seed,
-                        const double *weights,
-                        const double *means,
-                        const double *covs,
-                        size_t k,
-                        size_t d,
-                        int32_t cov_kind,
+int32_t mk_gmm_simulate(const struct mk_mixture *mix,
                         size_t n,
+                        uint64_t seed,
                         double *x_out,
                         size_t *labels_out,
                         double *work,
                         size_t work_len);
 
 /**
- * The defaults (scikit-learn's): full covariances, k-means++ from seed 0 with 10 Lloyd
- * iterations, reg_covar 1e-6, tol 1e-3, max_iter 100, n_init 1, no penalty.
+ * The defaults (scikit-learn's): k-means++ from seed 0 with 10 Lloyd iterations, reg_covar
+ * 1e-6, tol 1e-3, max_iter 100, n_init 1, no penalty, no warm start, no given start.
  */
 struct mk_gmm_fit_options mk_gmm_fit_options_default(void);
 
 /**
- * Workspace length (doubles) of `mk_gmm_fit`:
- * n K + K (2d + c + 1) + (32 d + 64 K + 128) + 2 (K + K d + K c) + c + n + 4 d, with c = d*d
- * (full) or d (diagonal); 0 if n, K or d is 0, `cov_kind` is unknown, or the length overflows
- * size_t.
+ * Workspace length (doubles) of `mk_gmm_fit`, for its sizes and descriptor:
+ * n K + K (2d + c + 1) + (32 d + 64 K + 128) + 2 (K + K d + K c) + c + n + 4 d, with K and the
+ * kind from `fit` and c = d*d (full) or d (diagonal); 0 if `fit` is NULL, n, K or d is 0, d
+ * differs from `fit->d`, the kind is unknown, or the length overflows size_t.
+ *
+ * # Safety
+ * A non-null `fit` must point to a valid `mk_mixture_out`.
  */
-size_t mk_gmm_fit_work_len(size_t n, size_t k, size_t d, int32_t cov_kind);
+size_t mk_gmm_fit_work_len(size_t n, size_t d, const struct mk_mixture_out *fit);
 
 /**
- * Fits a K-component Gaussian mixture to n samples by EM (scikit-learn's GaussianMixture
- * semantics: E-step, then M-step with reg_covar added to the diagonals; the fit stops when the
- * mean log-likelihood changes by less than tol, or at max_iter and still returns its
- * parameters). Emptied components are reseeded and unfactorizable covariances regularized
- * further, never NaN; the report counts both.
+ * Fits a Gaussian mixture of the shape `fit` describes (K components, covariance kind) to n
+ * samples by EM (scikit-learn's GaussianMixture semantics: E-step, then M-step with reg_covar
+ * added to the diagonals; the fit stops when the mean log-likelihood changes by less than tol,
+ * or at max_iter and still returns its parameters). Emptied components are reseeded and
+ * unfactorizable covariances regularized further, never NaN; the report counts both.
  *
  * Parameters:
- * - `x` (in): n x d samples, row-major, `n * d` doubles. `n` >= K, `d` > 0, `k` > 0.
- * - `options` (in): see `mk_gmm_fit_options`.
- * - `init_weights`, `init_means`, `init_covs` (in): the start for `MK_GMM_INIT_PARAMS` (K,
- *   K*d, K*c doubles, a valid mixture of `options->cov_kind`); otherwise ignored, may be NULL.
- * - `init_resp` (in): n x K responsibilities for `MK_GMM_INIT_RESPONSIBILITIES` (rows
- *   non-negative, summing to 1 within 1e-9); otherwise ignored, may be NULL.
+ * - `x` (in): n x d samples, row-major, `n * d` doubles; n >= K, d > 0.
  * - `sample_weights` (in, optional): n doubles, finite, >= 0, positive sum; the M-step uses
  *   w_i r_ik and the log-likelihood is sum_i w_i log f(x_i) (an integer weight acts as copies
  *   of the sample); NULL weighs every sample 1.
- * - `weights_out` (out): K doubles; `means_out` (out): K*d; `covs_out` (out): K*c, c = d*d
- *   (`MK_COV_FULL`) or d (`MK_COV_DIAG`).
+ * - `options` (in): see `mk_gmm_fit_options` (also the optional start).
+ * - `fit` (out): K, d (= `d`) and the covariance kind in; the fitted weights, means and
+ *   covariances out.
+ * - `resp_out` (out, optional): n x K responsibilities at the returned parameters.
+ * - `labels_out` (out, optional): n size_t hard labels (argmax of each responsibility row,
+ *   lowest index on ties).
  * - `trace` (out, optional): `options->max_iter` doubles, the mean log-likelihood at the start
- *   of each iteration (non-decreasing); needs `options->n_init == 1`; entries past the
- *   iterations run are not written.
- * - `work` (scratch): `work_len` >= `mk_gmm_fit_work_len(n, k, d, options->cov_kind)` doubles.
+ *   of each iteration of the returned run (non-decreasing up to rounding); entries past
+ *   `report->iterations` are unspecified.
+ * - `work` (scratch): `work_len` >= `mk_gmm_fit_work_len(n, d, fit)` doubles.
  * - `report` (out): see `mk_gmm_fit_report`.
  *
  * Returns `MK_STATUS_OK`, or with the outputs and report untouched (the trace possibly
- * written): `MK_STATUS_NULL_POINTER`, `MK_STATUS_ZERO_SIZE`, `MK_STATUS_SIZE_OVERFLOW`,
- * `MK_STATUS_BUFFER_TOO_SHORT` (work), `MK_STATUS_BAD_PARAMETER` (n < K, an unknown cov_kind
- * or init, penalized not 0/1, reg_covar or tol negative or NaN, max_iter or n_init 0, a trace
- * with n_init > 1, responsibilities that are negative or do not sum to 1, sample weights
- * negative or summing to 0),
- * `MK_STATUS_NON_FINITE` (NaN or infinity in x or the start), `MK_STATUS_WEIGHTS` and
- * `MK_STATUS_NOT_SPD` (an invalid start mixture, or a covariance that cannot be factored even
- * regularized), `MK_STATUS_PANIC`.
+ * written): `MK_STATUS_NULL_POINTER`, `MK_STATUS_ZERO_SIZE` (n, d or K is 0),
+ * `MK_STATUS_SIZE_OVERFLOW`, `MK_STATUS_SHAPE_MISMATCH` (d differs from `fit->d`),
+ * `MK_STATUS_BUFFER_TOO_SHORT` (work), `MK_STATUS_TOO_FEW_SAMPLES` (n < K),
+ * `MK_STATUS_BAD_PARAMETER` (an unknown covariance kind, penalized not 0/1, reg_covar or tol
+ * negative or NaN, n_init 0, `init_resp` together with given parameters),
+ * `MK_STATUS_SAMPLE_WEIGHTS` (sample weights negative or summing to 0),
+ * `MK_STATUS_NON_FINITE` (NaN or infinity in x, the sample weights or the start),
+ * `MK_STATUS_WEIGHTS` (start weights or responsibility rows negative or not summing to 1
+ * within 1e-6), `MK_STATUS_NOT_SPD` (a given covariance that is not positive definite, or a
+ * covariance that cannot be factored even regularized), `MK_STATUS_PANIC`.
  *
  * # Safety
- * Every non-null pointer must be valid for the stated number of elements; outputs, trace and
- * `work` must not overlap each other or the inputs.
+ * Every non-null pointer (also those in `options`) must be valid for the stated number of
+ * elements; outputs, trace and `work` must not overlap each other or the inputs.
  */
 int32_t mk_gmm_fit(const double *x,
                    size_t n,
                    size_t d,
-                   size_t k,
-                   const struct mk_gmm_fit_options *options,
-                   const double *init_weights,
-                   const double *init_means,
-                   const double *init_covs,
-                   const double *init_resp,
                    const double *sample_weights,
-                   double *weights_out,
-                   double *means_out,
-                   double *covs_out,
+                   const struct mk_gmm_fit_options *options,
+                   const struct mk_mixture_out *fit,
+                   double *resp_out,
+                   size_t *labels_out,
                    double *trace,
                    double *work,
                    size_t work_len,
                    struct mk_gmm_fit_report *report);
 
 /**
- * The defaults: K = 2, no intercept, per-component noise, general model, node least-squares
- * start, tol 1e-8, max_iter 200, one start, seed 0.
+ * The defaults: per-component noise, general model, node least-squares start, tol 1e-8,
+ * max_iter 200, one start, seed 0.
  */
 struct mk_mixreg_options mk_mixreg_options_default(void);
 
@@ -1320,9 +1548,10 @@ size_t mk_mixreg_node_stats_len(size_t d, int32_t intercept);
  * node can send these m * (2 + p + p^2) numbers instead of its raw samples.
  *
  * Parameters:
- * - `x` (in): N x d samples, row-major, `n_total * d` doubles; `y` (in): N responses.
+ * - `x` (in): N x d samples, row-major, `n_total * d` doubles; `n_total`, `d` > 0.
+ * - `y` (in): N responses.
  * - `node_sizes` (in): m sizes, each > 0, adding up to N (node j owns the next n_j rows).
- * - `intercept`: 0 or 1.
+ * - `intercept` (in): 0 or 1.
  * - `stats_out` (out): `m * mk_mixreg_node_stats_len(d, intercept)` doubles.
  *
  * Returns `MK_STATUS_OK`, or with the output untouched: `MK_STATUS_NULL_POINTER`,
@@ -1335,19 +1564,23 @@ size_t mk_mixreg_node_stats_len(size_t d, int32_t intercept);
  * the inputs.
  */
 int32_t mk_mixreg_node_statistics(const double *x,
-                                  const double *y,
                                   size_t n_total,
                                   size_t d,
+                                  const double *y,
                                   const size_t *node_sizes,
                                   size_t m,
                                   int32_t intercept,
                                   double *stats_out);
 
 /**
- * Workspace length (doubles) of `mk_mixreg_fit_grouped` for m nodes, K components, d
- * covariates; 0 if a size is 0, `intercept` is not 0/1, or the length overflows.
+ * Workspace length (doubles) of `mk_mixreg_fit_grouped` for m nodes, d covariates and the
+ * output's K and intercept; 0 if `fit` is NULL, a size is 0, d differs from `fit->d`, the
+ * intercept is not 0/1, or the length overflows.
+ *
+ * # Safety
+ * A non-null `fit` must point to a valid `mk_mixreg_out`.
  */
-size_t mk_mixreg_fit_grouped_work_len(size_t m, size_t k, size_t d, int32_t intercept);
+size_t mk_mixreg_fit_grouped_work_len(size_t m, size_t d, const struct mk_mixreg_out *fit);
 
 /**
  * Fits a mixture of K linear regressions to m nodes whose samples share one latent component
@@ -1355,25 +1588,26 @@ size_t mk_mixreg_fit_grouped_work_len(size_t m, size_t k, size_t d, int32_t inte
  * each iteration costs O(m K p^2 + K p^3), independent of the number of samples.
  *
  * Parameters:
- * - `stats` (in): `m * mk_mixreg_node_stats_len(d, options->intercept)` doubles.
+ * - `stats` (in): `m * mk_mixreg_node_stats_len(d, fit->intercept)` doubles, computed with the
+ *   same intercept flag; `m`, `d` > 0.
  * - `options` (in): see `mk_mixreg_options`.
- * - `init_weights`, `init_coefs`, `init_sigma2` (in): the start for `MK_MIXREG_INIT_GIVEN`
- *   (K weights summing to 1, K*p coefficients, K variances > 0); otherwise ignored, may be
- *   NULL.
- * - `weights_out` (out): K; `coefs_out` (out): K*p (row k: intercept first, then slopes);
- *   `sigma2_out` (out): K noise variances (all equal for `MK_NOISE_SHARED`).
+ * - `start` (in, optional): a start of the output's shape (weights summing to 1, variances
+ *   > 0); NULL starts from `options->init`.
+ * - `fit` (out): K, d (= `d`) and intercept in; weights, coefficients (row k: intercept first,
+ *   then slopes) and noise variances out.
  * - `posteriors_out` (out, optional): m*K node label posteriors at the returned parameters.
  * - `trace` (out, optional): `options->max_iter` log-likelihoods, one per iteration
  *   (non-decreasing); needs `options->n_init == 1`.
- * - `work` (scratch): `work_len` >= `mk_mixreg_fit_grouped_work_len(m, k, d, intercept)`.
+ * - `work` (scratch): `work_len` >= `mk_mixreg_fit_grouped_work_len(m, d, fit)`.
  * - `report` (out): see `mk_mixreg_report`.
  *
  * Returns `MK_STATUS_OK`, or with the outputs untouched (the trace possibly written):
  * `MK_STATUS_NULL_POINTER`, `MK_STATUS_ZERO_SIZE`, `MK_STATUS_SIZE_OVERFLOW`,
- * `MK_STATUS_BUFFER_TOO_SHORT` (work), `MK_STATUS_BAD_PARAMETER` (an unknown noise model or
- * init, a flag not 0/1, `symmetric` with K != 2 or an intercept, known_sigma <= 0, tol < 0,
- * max_iter or n_init 0, too few nodes with n_j >= p for the node least-squares start),
- * `MK_STATUS_NON_FINITE` (NaN or infinity in the statistics or the start),
+ * `MK_STATUS_SHAPE_MISMATCH` (`fit->d` differs from d, or `start` has another shape than
+ * `fit`), `MK_STATUS_BUFFER_TOO_SHORT` (work), `MK_STATUS_BAD_PARAMETER` (an unknown noise
+ * model or init, a flag not 0/1, `symmetric` with K != 2 or an intercept, known_sigma <= 0,
+ * tol < 0, max_iter or n_init 0, too few nodes with n_j >= p for the node least-squares
+ * start), `MK_STATUS_NON_FINITE` (NaN or infinity in the statistics or the start),
  * `MK_STATUS_WEIGHTS` (a given start's weights), `MK_STATUS_NOT_SPD` (a weighted Gram matrix
  * that cannot be factored: collinear covariates), `MK_STATUS_PANIC`.
  *
@@ -1385,12 +1619,8 @@ int32_t mk_mixreg_fit_grouped(const double *stats,
                               size_t m,
                               size_t d,
                               const struct mk_mixreg_options *options,
-                              const double *init_weights,
-                              const double *init_coefs,
-                              const double *init_sigma2,
-                              double *weights_out,
-                              double *coefs_out,
-                              double *sigma2_out,
+                              const struct mk_mixreg *start,
+                              const struct mk_mixreg_out *fit,
                               double *posteriors_out,
                               double *trace,
                               double *work,
@@ -1398,39 +1628,41 @@ int32_t mk_mixreg_fit_grouped(const double *stats,
                               struct mk_mixreg_report *report);
 
 /**
- * Workspace length (doubles) of `mk_mixreg_fit` for n samples, K components, d covariates; 0
- * if a size is 0, `intercept` is not 0/1, or the length overflows.
+ * Workspace length (doubles) of `mk_mixreg_fit` for n samples, d covariates and the output's K
+ * and intercept; 0 if `fit` is NULL, a size is 0, d differs from `fit->d`, the intercept is
+ * not 0/1, or the length overflows.
+ *
+ * # Safety
+ * A non-null `fit` must point to a valid `mk_mixreg_out`.
  */
-size_t mk_mixreg_fit_work_len(size_t n, size_t k, size_t d, int32_t intercept);
+size_t mk_mixreg_fit_work_len(size_t n, size_t d, const struct mk_mixreg_out *fit);
 
 /**
  * Fits an ordinary mixture of K linear regressions (each sample its own latent component:
  * R's `mixtools::regmixEM`, flexmix's `y ~ x`) by EM, streaming over the samples (no p x p
  * matrix per sample: K weighted Gram matrices are accumulated per iteration).
  *
- * Parameters: `x` (in) n x d row-major, `y` (in) n responses; `posteriors_out` (out,
- * optional) n*K; the others as in `mk_mixreg_fit_grouped` (`MK_MIXREG_INIT_NODE_LEAST_SQUARES`
- * is not available here: `MK_STATUS_BAD_PARAMETER`); `work_len` >=
- * `mk_mixreg_fit_work_len(n, k, d, intercept)`.
+ * Parameters:
+ * - `x` (in): n x d samples, row-major; `n`, `d` > 0. `y` (in): n responses.
+ * - `options`, `start`, `fit`, `trace`, `report`: as in `mk_mixreg_fit_grouped`
+ *   (`MK_MIXREG_INIT_NODE_LEAST_SQUARES` is not available here: `MK_STATUS_BAD_PARAMETER`).
+ * - `posteriors_out` (out, optional): n*K sample label posteriors.
+ * - `work` (scratch): `work_len` >= `mk_mixreg_fit_work_len(n, d, fit)`.
  *
  * Returns the statuses of `mk_mixreg_fit_grouped` (`MK_STATUS_NON_FINITE` for NaN or infinity
- * in x or y, `MK_STATUS_BAD_PARAMETER` also for n < K), with the outputs untouched on failure.
+ * in x or y, `MK_STATUS_TOO_FEW_SAMPLES` for n < K), with the outputs untouched on failure.
  *
  * # Safety
  * Every non-null pointer must be valid for the stated number of elements; outputs, trace and
  * `work` must not overlap each other or the inputs.
  */
 int32_t mk_mixreg_fit(const double *x,
-                      const double *y,
                       size_t n,
                       size_t d,
+                      const double *y,
                       const struct mk_mixreg_options *options,
-                      const double *init_weights,
-                      const double *init_coefs,
-                      const double *init_sigma2,
-                      double *weights_out,
-                      double *coefs_out,
-                      double *sigma2_out,
+                      const struct mk_mixreg *start,
+                      const struct mk_mixreg_out *fit,
                       double *posteriors_out,
                       double *trace,
                       double *work,
@@ -1443,11 +1675,18 @@ int32_t mk_mixreg_fit(const double *x,
 struct mk_reduce_options mk_reduce_options_default(void);
 
 /**
- * Workspace length (doubles) of `mk_reduce_mm` for M input components reduced to K in
- * dimension d: M c + M K + M + K + K d + 2 K c + c + d, c = d*d (`MK_COV_FULL`) or d
- * (`MK_COV_DIAG`); 0 if M, K or d is 0, `cov_kind` is unknown, or the length overflows size_t.
+ * Workspace length (doubles) of `mk_reduce_mm` for M input components (`input->k`) reduced to
+ * K (`start->k`) in dimension d: M c + M K + K + K d + 2 K c + d p + d + 2 K + 2 M with
+ * c = d*d (`MK_COV_FULL`) or d (`MK_COV_DIAG`), and p = d rounded up to a multiple of 4
+ * (full) or 1 (diagonal); 0 if a descriptor is NULL, a size is 0, the shapes disagree, the kind
+ * is unknown, or the length overflows size_t.
+ *
+ * # Safety
+ * Non-null descriptors must be valid.
  */
-size_t mk_reduce_mm_work_len(size_t m, size_t k, size_t d, int32_t cov_kind);
+size_t mk_reduce_mm_work_len(const struct mk_mixture *input,
+                             const struct mk_mixture *start,
+                             const struct mk_mixture_out *out);
 
 /**
  * Reduces an M-component mixture to at most K components by the MM algorithm (composite
@@ -1457,43 +1696,33 @@ size_t mk_reduce_mm_work_len(size_t m, size_t k, size_t d, int32_t cov_kind);
  * decreasing by more than tol relative, or max_iter.
  *
  * Parameters:
- * - `in_weights` (in): M doubles, >= 0, summing to 1; `in_means` (in): M*d; `in_covs` (in):
- *   M*c, c = d*d (`MK_COV_FULL`, symmetric positive definite) or d (`MK_COV_DIAG`, > 0).
- * - `init_weights`, `init_means`, `init_covs` (in): the K starting components, a valid
- *   mixture of the same `cov_kind` (K, K*d, K*c doubles). K <= M.
+ * - `input` (in): the M-component mixture to reduce.
+ * - `start` (in): the K starting components, of the input's dimension and kind; K <= M.
  * - `options` (in, optional): see `mk_reduce_options`; NULL uses the defaults.
- * - `weights_out` (out): K doubles; `means_out` (out): K*d; `covs_out` (out): K*c. The first
- *   `report->kept` components are the result (weights summing to 1), the rest zero.
- * - `trace` (out, optional): `max_iter` doubles, the objective of each iteration
+ * - `out` (out): of the start's shape; the first `report->kept` components are the result
+ *   (weights summing to 1), the rest zero.
+ * - `trace` (out, optional): `options->max_iter` doubles, the objective of each iteration
  *   (non-increasing); entries past the iterations run are not written.
- * - `work` (scratch): `work_len` >= `mk_reduce_mm_work_len(m, k, d, cov_kind)` doubles.
+ * - `work` (scratch): `work_len` >= `mk_reduce_mm_work_len(input, start, out)` doubles.
  * - `report` (out): see `mk_reduce_report`.
  *
  * Returns `MK_STATUS_OK`, or with the outputs and report untouched (the trace possibly
  * written): `MK_STATUS_NULL_POINTER`, `MK_STATUS_ZERO_SIZE`, `MK_STATUS_SIZE_OVERFLOW`,
- * `MK_STATUS_BUFFER_TOO_SHORT` (work), `MK_STATUS_BAD_PARAMETER` (unknown cov_kind, K > M, tol
- * negative or NaN, max_iter 0, entropic_lambda negative or not finite, trim outside [0, 1)),
- * `MK_STATUS_NON_FINITE`, `MK_STATUS_WEIGHTS`, `MK_STATUS_NOT_SPD` (an invalid input or start
- * mixture, or a cost or moment match that overflows), `MK_STATUS_PANIC`.
+ * `MK_STATUS_SHAPE_MISMATCH` (start and output shapes differ, or their d or kind differ from
+ * the input's), `MK_STATUS_BUFFER_TOO_SHORT` (work), `MK_STATUS_BAD_PARAMETER` (unknown
+ * covariance kind, K > M, tol negative or NaN, max_iter 0, entropic_lambda negative or not
+ * finite, trim outside [0, 1)), `MK_STATUS_NON_FINITE`, `MK_STATUS_WEIGHTS`,
+ * `MK_STATUS_NOT_SPD` (an invalid input or start mixture, or a cost or moment match that
+ * overflows), `MK_STATUS_PANIC`.
  *
  * # Safety
  * Every non-null pointer must be valid for the stated number of elements; outputs, trace and
  * `work` must not overlap each other or the inputs.
  */
-int32_t mk_reduce_mm(const double *in_weights,
-                     const double *in_means,
-                     const double *in_covs,
-                     size_t m,
-                     const double *init_weights,
-                     const double *init_means,
-                     const double *init_covs,
-                     size_t k,
-                     size_t d,
-                     int32_t cov_kind,
+int32_t mk_reduce_mm(const struct mk_mixture *input,
+                     const struct mk_mixture *start,
                      const struct mk_reduce_options *options,
-                     double *weights_out,
-                     double *means_out,
-                     double *covs_out,
+                     const struct mk_mixture_out *out,
                      double *trace,
                      double *work,
                      size_t work_len,
@@ -1530,7 +1759,8 @@ size_t mk_coat_work_len(size_t m);
  *
  * Returns `MK_STATUS_OK`, or with the outputs untouched: `MK_STATUS_NULL_POINTER`,
  * `MK_STATUS_ZERO_SIZE` (m = 0), `MK_STATUS_SIZE_OVERFLOW`, `MK_STATUS_BUFFER_TOO_SHORT`
- * (work), `MK_STATUS_NON_FINITE` (a NaN entry, or no machine has h finite entries),
+ * (work), `MK_STATUS_NON_FINITE` (a NaN entry), `MK_STATUS_NO_MAJORITY` (no machine has h
+ * finite entries),
  * `MK_STATUS_BAD_PARAMETER` (a negative entry), `MK_STATUS_PANIC`.
  *
  * # Safety
@@ -1545,13 +1775,18 @@ int32_t mk_coat(const double *distances,
                 size_t work_len);
 
 /**
- * Workspace length (doubles) of `mk_aggregate` for m machines of K components in dimension
- * d: 3 m + 2 m^2 + m K (1 + d + c) + the largest of the pairwise-L2, one-L2 and reduction
- * workspaces (`mk_l2_pairwise_work_len(m, k, d, cov_kind)`,
- * `mk_reduce_mm_work_len(m*k, k, d, cov_kind)`, ...), c = d*d (full) or d (diagonal); 0 if m,
- * K or d is 0, `cov_kind` is unknown, or the length overflows size_t.
+ * Workspace length (doubles) of `mk_aggregate` for m machines of the descriptors' K, d and
+ * kind: 3 m + 2 m^2 + m K (1 + d + c) + the largest of the pairwise-L2, one-L2 and reduction
+ * workspaces (`mk_l2_pairwise_work_len`, `mk_reduce_mm_work_len` of m*K components to K, ...),
+ * c = d*d (full) or d (diagonal); 0 if a descriptor is NULL, m, K or d is 0, the shapes
+ * differ, the kind is unknown, or the length overflows size_t.
+ *
+ * # Safety
+ * Non-null descriptors must be valid.
  */
-size_t mk_aggregate_work_len(size_t m, size_t k, size_t d, int32_t cov_kind);
+size_t mk_aggregate_work_len(const struct mk_mixture *estimates,
+                             size_t m,
+                             const struct mk_mixture_out *aggregate_out);
 
 /**
  * Aggregates m local estimates (each K components in dimension d) into one K-component
@@ -1571,77 +1806,83 @@ size_t mk_aggregate_work_len(size_t m, size_t k, size_t d, int32_t cov_kind);
  * - `MK_AGG_COAT`, `MK_AGG_MEDOID`: that machine's estimate, copied.
  *
  * Parameters:
- * - `weights` (in): m*K doubles; `means` (in): m*K*d; `covs` (in): m*K*c, c = d*d
- *   (`MK_COV_FULL`) or d (`MK_COV_DIAG`): the m estimates concatenated.
+ * - `estimates` (in): the shape (K, d, kind) of each estimate and the m estimates
+ *   concatenated: `m * K` weights, `m * K * d` means, `m * K * c` covariance values.
+ * - `m` (in): number of machines, > 0.
  * - `sample_sizes` (in, optional): m doubles n_j, finite and > 0; NULL for equal sizes.
  * - `options` (in, optional): see `mk_aggregate_options`; NULL uses the defaults (DFMR with
  *   `mk_default_rho(m)`).
  * - `machine_status_out` (out): m statuses, `MK_STATUS_OK` for a valid estimate, else why it
  *   was rejected (`MK_STATUS_NON_FINITE`, `MK_STATUS_WEIGHTS`, `MK_STATUS_NOT_SPD`, ...).
- * - `selected_out` (out): m flags, 1 if the machine's estimate is in the result.
- * - `weights_out` (out): K doubles; `means_out` (out): K*d; `covs_out` (out): K*c. After a
- *   reduction the first `report->reduce.kept` components are the result, the rest zero.
- * - `work` (scratch): `work_len` >= `mk_aggregate_work_len(m, k, d, cov_kind)` doubles.
+ *   Written on success and with `MK_STATUS_NO_MAJORITY`.
+ * - `selected_out` (out): m flags, 1 if the machine's estimate is in the result (all 0 with
+ *   `MK_STATUS_NO_MAJORITY`).
+ * - `aggregate_out` (out): of the estimates' shape. After a reduction the first
+ *   `report->reduce.kept` components are the result, the rest zero.
+ * - `work` (scratch): `work_len` >= `mk_aggregate_work_len(estimates, m, aggregate_out)`.
  * - `report` (out): see `mk_aggregate_report`.
  *
- * Returns `MK_STATUS_OK`, or with every output untouched: `MK_STATUS_NULL_POINTER`,
- * `MK_STATUS_ZERO_SIZE`, `MK_STATUS_SIZE_OVERFLOW`, `MK_STATUS_BUFFER_TOO_SHORT` (work),
- * `MK_STATUS_BAD_PARAMETER` (unknown cov_kind or method, rho neither 0 nor >= 1 and finite,
- * trim_alpha outside [0, 1), a sample size not finite and > 0, bad reduce options),
- * `MK_STATUS_NON_FINITE` (fewer than floor(m/2) + 1 valid estimates, or no finite COAT radius:
- * no honest majority can be certified), `MK_STATUS_NOT_SPD` or `MK_STATUS_NON_FINITE` from the
- * reduction, `MK_STATUS_PANIC`.
+ * Returns `MK_STATUS_OK`, or with every output untouched (but for the per-machine statuses of
+ * `MK_STATUS_NO_MAJORITY`): `MK_STATUS_NULL_POINTER`, `MK_STATUS_ZERO_SIZE`,
+ * `MK_STATUS_SIZE_OVERFLOW`, `MK_STATUS_SHAPE_MISMATCH` (`aggregate_out` has another shape than
+ * `estimates`), `MK_STATUS_BUFFER_TOO_SHORT` (work), `MK_STATUS_BAD_PARAMETER` (unknown
+ * covariance kind or method, rho neither 0 nor >= 1 and finite, trim_alpha outside [0, 1),
+ * bad reduce options), `MK_STATUS_SAMPLE_WEIGHTS` (a sample size not finite and > 0),
+ * `MK_STATUS_NO_MAJORITY` (fewer than floor(m/2) + 1 valid estimates, or no finite COAT
+ * radius: no honest majority can be certified), `MK_STATUS_NOT_SPD` or `MK_STATUS_NON_FINITE`
+ * from the reduction, `MK_STATUS_PANIC`.
  *
  * # Safety
  * Every non-null pointer must be valid for the stated number of elements; outputs and `work`
  * must not overlap each other or the inputs.
  */
-int32_t mk_aggregate(const double *weights,
-                     const double *means,
-                     const double *covs,
+int32_t mk_aggregate(const struct mk_mixture *estimates,
                      size_t m,
-                     size_t k,
-                     size_t d,
-                     int32_t cov_kind,
                      const double *sample_sizes,
                      const struct mk_aggregate_options *options,
                      int32_t *machine_status_out,
                      uint8_t *selected_out,
-                     double *weights_out,
-                     double *means_out,
-                     double *covs_out,
+                     const struct mk_mixture_out *aggregate_out,
                      double *work,
                      size_t work_len,
                      struct mk_aggregate_report *report);
 
 /**
- * Workspace length (doubles) of `mk_aggregate_messages`: m K (1 + d + c) + 2 m + (d*d for
- * `MK_COV_FULL`) + `mk_aggregate_work_len(m, k, d, cov_kind)`; 0 if m, K or d is 0,
- * `cov_kind` is unknown, or the length overflows size_t.
+ * Workspace length (doubles) of `mk_aggregate_messages` for m machines and the descriptor's
+ * K, d and kind: m K (1 + d + c) + 2 m + (d*d for `MK_COV_FULL`) + the `mk_aggregate`
+ * workspace of the same shape; 0 if `aggregate_out` is NULL, m, K or d is 0, the kind is
+ * unknown, or the length overflows size_t.
+ *
+ * # Safety
+ * A non-null `aggregate_out` must point to a valid `mk_mixture_out`.
  */
-size_t mk_aggregate_messages_work_len(size_t m, size_t k, size_t d, int32_t cov_kind);
+size_t mk_aggregate_messages_work_len(size_t m, const struct mk_mixture_out *aggregate_out);
 
 /**
  * `mk_aggregate` over m wire messages (`mk_wire_encode`), one per machine, as the centre
  * receives them.
  *
- * Each message is decoded and validated for the expected shape (K, d, `cov_kind`). A message
- * that is NULL (status `MK_STATUS_NULL_POINTER`), truncated, corrupted or of another version
- * (`MK_STATUS_BAD_MESSAGE`), of another shape (`MK_STATUS_SHAPE_MISMATCH`), non-finite
- * (`MK_STATUS_NON_FINITE`), with bad weights (`MK_STATUS_WEIGHTS`) or a covariance that is
- * not positive definite (`MK_STATUS_NOT_SPD`) is a Byzantine input: excluded, reported in
- * `machine_status_out`, and the aggregation goes on while an honest majority remains. The
- * machines' sample sizes are the messages' own.
+ * Each message is decoded and validated for the shape of `aggregate_out` (K, d, kind; a
+ * centre that does not know it reads it from a message with `mk_wire_read_header`). A message
+ * that is missing (`MK_STATUS_MISSING_MESSAGE`: a NULL pointer or a zero length), truncated,
+ * corrupted or of another version (`MK_STATUS_BAD_MESSAGE`), of another shape
+ * (`MK_STATUS_SHAPE_MISMATCH`), non-finite (`MK_STATUS_NON_FINITE`), with bad weights
+ * (`MK_STATUS_WEIGHTS`) or a covariance that is not positive definite (`MK_STATUS_NOT_SPD`) is
+ * a Byzantine input: excluded, reported in `machine_status_out`, and the aggregation goes on
+ * while an honest majority remains. The machines' sample sizes are the messages' own.
  *
  * Parameters:
- * - `messages` (in): m pointers, `messages[i]` to `message_lens[i]` bytes (a NULL pointer, or
- *   a length over PTRDIFF_MAX, is a missing message); `message_lens` (in): m lengths.
- * - `options`, `machine_status_out`, `selected_out`, `weights_out`, `means_out`, `covs_out`,
- *   `report`: as in `mk_aggregate`.
- * - `work` (scratch): `work_len` >= `mk_aggregate_messages_work_len(m, k, d, cov_kind)`.
+ * - `messages` (in): m pointers, `messages[i]` to `message_lens[i]` bytes (a NULL pointer, a
+ *   zero length or a length over PTRDIFF_MAX is a missing message); `message_lens` (in): m
+ *   lengths; `m` > 0.
+ * - `options`, `machine_status_out`, `selected_out`, `aggregate_out`, `report`: as in
+ *   `mk_aggregate` (`machine_status_out` is written on success and with
+ *   `MK_STATUS_NO_MAJORITY`).
+ * - `work` (scratch): `work_len` >= `mk_aggregate_messages_work_len(m, aggregate_out)`.
  *
- * Returns the statuses of `mk_aggregate` (without the sample-size case), with every output
- * untouched on failure.
+ * Returns the statuses of `mk_aggregate` (without the sample-size and shape cases), with
+ * every output untouched on failure but for the per-machine statuses of
+ * `MK_STATUS_NO_MAJORITY`.
  *
  * # Safety
  * `messages` and `message_lens` must be valid for m elements, and each non-null
@@ -1651,26 +1892,24 @@ size_t mk_aggregate_messages_work_len(size_t m, size_t k, size_t d, int32_t cov_
 int32_t mk_aggregate_messages(const uint8_t *const *messages,
                               const size_t *message_lens,
                               size_t m,
-                              size_t k,
-                              size_t d,
-                              int32_t cov_kind,
                               const struct mk_aggregate_options *options,
                               int32_t *machine_status_out,
                               uint8_t *selected_out,
-                              double *weights_out,
-                              double *means_out,
-                              double *covs_out,
+                              const struct mk_mixture_out *aggregate_out,
                               double *work,
                               size_t work_len,
                               struct mk_aggregate_report *report);
 
 /**
- * Length in bytes of a wire message for K components in dimension d:
+ * Length in bytes of the wire message of a mixture of the descriptor's shape:
  * 24 + 8 K (1 + d + c) + 4, with c = d (d + 1) / 2 (`MK_COV_FULL`) or d (`MK_COV_DIAG`);
- * 0 if K or d is 0, `cov_kind` is unknown, K or d exceeds UINT32_MAX, or the length overflows
- * size_t.
+ * only the descriptor's K, d and kind are read. 0 if `mix` is NULL, K or d is 0, the kind is
+ * unknown, K or d exceeds UINT32_MAX, or the length overflows size_t.
+ *
+ * # Safety
+ * A non-null `mix` must point to a valid `mk_mixture`.
  */
-size_t mk_wire_message_len(size_t k, size_t d, int32_t cov_kind);
+size_t mk_wire_message_len(const struct mk_mixture *mix);
 
 /**
  * Encodes one mixture and its sample size as a wire message.
@@ -1680,14 +1919,9 @@ size_t mk_wire_message_len(size_t k, size_t d, int32_t cov_kind);
  * definiteness is checked by the receiver (`mk_wire_decode`).
  *
  * Parameters:
- * - `weights` (in): K weights, >= 0, summing to 1 within 1e-9.
- * - `means` (in): K x d means, row-major, `k * d` doubles.
- * - `covs` (in): `k * d * d` doubles (`MK_COV_FULL`: symmetric, positive diagonal, row-major)
- *   or `k * d` doubles (`MK_COV_DIAG`: variances > 0).
- * - `k`, `d`: K > 0 components, dimension d > 0, both at most UINT32_MAX.
- * - `cov_kind`: `MK_COV_FULL` or `MK_COV_DIAG`.
- * - `sample_size`: the number n >= 1 of samples of the local fit.
- * - `out` (out): `out_len` >= `mk_wire_message_len(k, d, cov_kind)` bytes; only the first
+ * - `mix` (in): the mixture; K and d at most UINT32_MAX.
+ * - `sample_size` (in): the number n >= 1 of samples of the local fit.
+ * - `out` (out): `out_len` >= `mk_wire_message_len(mix)` bytes; only the first
  *   `*written_out` bytes are written.
  * - `written_out` (out): one size_t, the message length.
  *
@@ -1703,12 +1937,7 @@ size_t mk_wire_message_len(size_t k, size_t d, int32_t cov_kind);
  * Every pointer must be valid for the stated number of elements; `out` and `written_out` must
  * not overlap each other or the inputs.
  */
-int32_t mk_wire_encode(const double *weights,
-                       const double *means,
-                       const double *covs,
-                       size_t k,
-                       size_t d,
-                       int32_t cov_kind,
+int32_t mk_wire_encode(const struct mk_mixture *mix,
                        uint64_t sample_size,
                        uint8_t *out,
                        size_t out_len,
@@ -1717,40 +1946,39 @@ int32_t mk_wire_encode(const double *weights,
 /**
  * Reads and checks the framing of a wire message (not its payload's values): at least 28
  * bytes, magic "MKGM", version 1, a covariance kind byte of 0 or 1, a reserved byte of 0,
- * K > 0, d > 0, n >= 1, a length of exactly `mk_wire_message_len(K, d, kind)` bytes, and a
- * matching CRC-32.
+ * K > 0, d > 0, n >= 1, a length of exactly the message length of that shape, and a matching
+ * CRC-32. The centre uses it to learn K, d and the covariance kind from a message.
  *
  * Parameters:
  * - `message` (in): `message_len` bytes, the whole message (any bytes).
- * - `k_out`, `d_out` (out): one size_t each, the message's K and d.
- * - `cov_kind_out` (out): one int32_t, `MK_COV_FULL` or `MK_COV_DIAG`.
- * - `sample_size_out` (out): one uint64_t, the message's n.
+ * - `header_out` (out): the message's version, kind, K, d and sample size.
  *
- * Returns `MK_STATUS_OK`, or with every output untouched: `MK_STATUS_NULL_POINTER`,
- * `MK_STATUS_SIZE_OVERFLOW` (`message_len` exceeds PTRDIFF_MAX), `MK_STATUS_BAD_MESSAGE`
- * (any framing problem: length, magic, version, kind, reserved byte, K, d, n, checksum),
- * `MK_STATUS_PANIC`.
+ * Returns `MK_STATUS_OK`, or with `header_out` untouched: `MK_STATUS_NULL_POINTER`,
+ * `MK_STATUS_MISSING_MESSAGE` (`message_len` is 0), `MK_STATUS_SIZE_OVERFLOW` (`message_len`
+ * exceeds PTRDIFF_MAX), `MK_STATUS_BAD_MESSAGE` (any framing problem: length, magic, version,
+ * kind, reserved byte, K, d, n, checksum), `MK_STATUS_PANIC`.
  *
  * # Safety
- * `message` must be valid for reads of `message_len` bytes; the outputs must be valid for one
- * element each and must not overlap each other or `message`.
+ * `message` must be valid for reads of `message_len` bytes; `header_out` must be valid for one
+ * element and must not overlap `message`.
  */
 int32_t mk_wire_read_header(const uint8_t *message,
                             size_t message_len,
-                            size_t *k_out,
-                            size_t *d_out,
-                            int32_t *cov_kind_out,
-                            uint64_t *sample_size_out);
+                            struct mk_wire_header *header_out);
 
 /**
  * Workspace length (doubles) of `mk_wire_decode`: K (1 + d + d*d) + d*d (`MK_COV_FULL`:
- * the unpacked message and a Cholesky scratch matrix) or K (1 + 2 d) (`MK_COV_DIAG`); 0 if K or
- * d is 0, `cov_kind` is unknown, or the length overflows size_t.
+ * the unpacked message and a Cholesky scratch matrix) or K (1 + 2 d) (`MK_COV_DIAG`), for the
+ * K, d and kind of `out` (`message_len` does not change it); 0 if `out` is NULL, K or d is 0,
+ * the kind is unknown, or the length overflows size_t.
+ *
+ * # Safety
+ * A non-null `out` must point to a valid `mk_mixture_out`.
  */
-size_t mk_wire_decode_work_len(size_t k, size_t d, int32_t cov_kind);
+size_t mk_wire_decode_work_len(size_t message_len, const struct mk_mixture_out *out);
 
 /**
- * Decodes and validates a wire message of the expected shape (K, d, covariance kind).
+ * Decodes and validates a wire message of the shape `out` describes (K, d, covariance kind).
  *
  * The message is unpacked and checked in `work`; the outputs are written only on success.
  * Checks: the framing (as `mk_wire_read_header`), the shape, every value finite, weights >= 0
@@ -1759,23 +1987,20 @@ size_t mk_wire_decode_work_len(size_t k, size_t d, int32_t cov_kind);
  *
  * Parameters:
  * - `message` (in): `message_len` bytes, the whole message (any bytes).
- * - `k`, `d`: the expected K > 0 and d > 0.
- * - `cov_kind`: the expected kind, `MK_COV_FULL` or `MK_COV_DIAG`.
- * - `weights_out` (out): K doubles.
- * - `means_out` (out): K x d means, row-major, `k * d` doubles.
- * - `covs_out` (out): `k * d * d` doubles (`MK_COV_FULL`: each an exactly symmetric d x d
- *   row-major matrix, mirrored from the sent lower triangle) or `k * d` (`MK_COV_DIAG`).
+ * - `out` (out): the expected shape, and the arrays that receive the mixture (`MK_COV_FULL`:
+ *   each covariance an exactly symmetric d x d row-major matrix, mirrored from the sent lower
+ *   triangle).
  * - `sample_size_out` (out): one uint64_t, the sample size n >= 1.
- * - `work` (scratch): `work_len` >= `mk_wire_decode_work_len(k, d, cov_kind)` doubles.
+ * - `work` (scratch): `work_len` >= `mk_wire_decode_work_len(message_len, out)` doubles.
  *
  * Returns `MK_STATUS_OK`, or with every output untouched: `MK_STATUS_NULL_POINTER`,
- * `MK_STATUS_ZERO_SIZE` (K or d is 0), `MK_STATUS_SIZE_OVERFLOW` (a length overflows size_t),
- * `MK_STATUS_BAD_PARAMETER` (an unknown kind), `MK_STATUS_BUFFER_TOO_SHORT` (`work`),
- * `MK_STATUS_BAD_MESSAGE` (the framing: length, magic, version, kind, reserved byte, K, d, n,
- * checksum), `MK_STATUS_SHAPE_MISMATCH` (the message's K, d or kind is not the expected one),
- * `MK_STATUS_NON_FINITE` (a NaN or infinite value), `MK_STATUS_WEIGHTS` (a negative weight, or
- * a sum not within 1e-9 of 1), `MK_STATUS_NOT_SPD` (a covariance that is not positive
- * definite), `MK_STATUS_PANIC`.
+ * `MK_STATUS_MISSING_MESSAGE` (`message_len` is 0), `MK_STATUS_ZERO_SIZE` (K or d is 0),
+ * `MK_STATUS_SIZE_OVERFLOW` (a length overflows size_t), `MK_STATUS_BAD_PARAMETER` (an unknown
+ * kind), `MK_STATUS_BUFFER_TOO_SHORT` (`work`), `MK_STATUS_BAD_MESSAGE` (the framing: length,
+ * magic, version, kind, reserved byte, K, d, n, checksum), `MK_STATUS_SHAPE_MISMATCH` (the
+ * message's K, d or kind is not the expected one), `MK_STATUS_NON_FINITE` (a NaN or infinite
+ * value), `MK_STATUS_WEIGHTS` (a negative weight, or a sum not within 1e-9 of 1),
+ * `MK_STATUS_NOT_SPD` (a covariance that is not positive definite), `MK_STATUS_PANIC`.
  *
  * # Safety
  * Every pointer must be valid for the stated number of elements; the outputs and `work` must
@@ -1783,12 +2008,7 @@ size_t mk_wire_decode_work_len(size_t k, size_t d, int32_t cov_kind);
  */
 int32_t mk_wire_decode(const uint8_t *message,
                        size_t message_len,
-                       size_t k,
-                       size_t d,
-                       int32_t cov_kind,
-                       double *weights_out,
-                       double *means_out,
-                       double *covs_out,
+                       const struct mk_mixture_out *out,
                        uint64_t *sample_size_out,
                        double *work,
                        size_t work_len);

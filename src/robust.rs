@@ -27,8 +27,9 @@
 //!
 //! The one failure that is the call's own (besides bad sizes and buffers): fewer than
 //! floor(m/2) + 1 valid machines, or no finite COAT radius among them. No honest majority can
-//! then be certified, and the call returns `Status::NonFinite` (the COAT radius would not be
-//! finite) with every output untouched.
+//! then be certified: the call returns `Status::NoMajority` after writing every machine's status
+//! (and `selected_out` all 0), so the caller learns which machines failed; the mixture outputs
+//! are untouched.
 
 use crate::distance::{
     l2_distance, l2_distance_sq, l2_distance_sq_work_len, l2_pairwise, l2_pairwise_work_len,
@@ -91,9 +92,9 @@ pub fn coat_work_len(m: usize) -> Result<usize, Status> {
 /// `work` holds at least [`coat_work_len`]`(m)` doubles (scratch, never read before written).
 ///
 /// Errors: `ZeroSize` (m = 0), `SizeOverflow` (m * m), `BufferTooShort` (`distances` or
-/// `work`), `NonFinite` (a NaN entry, or no finite radius: every machine has fewer than h
-/// finite entries in its row, i.e. no majority can be certified), `BadParameter` (a negative
-/// entry).
+/// `work`), `NonFinite` (a NaN entry), `NoMajority` (no finite radius: every machine has fewer
+/// than h finite entries in its row, i.e. no majority can be certified), `BadParameter` (a
+/// negative entry).
 pub fn coat(distances: &[f64], m: usize, work: &mut [f64]) -> Result<(usize, f64), Status> {
     if m == 0 {
         return Err(Status::ZeroSize);
@@ -112,7 +113,7 @@ pub fn coat(distances: &[f64], m: usize, work: &mut [f64]) -> Result<(usize, f64
     if radius.is_finite() {
         Ok((index, radius))
     } else {
-        Err(Status::NonFinite)
+        Err(Status::NoMajority)
     }
 }
 
@@ -418,7 +419,7 @@ fn check_parameters(
     if let Some(n) = sample_sizes {
         ensure_len(n.len(), m)?;
         if !n[..m].iter().all(|&v| v > 0.0 && v.is_finite()) {
-            return Err(Status::BadParameter);
+            return Err(Status::SampleWeights);
         }
     }
     Ok(())
@@ -445,7 +446,8 @@ fn check_parameters(
 /// Every method needs an honest majority: floor(m/2) + 1 valid machines and a finite COAT
 /// radius.
 ///
-/// Outputs, written only on success: `machine_status_out[m]` (0 for a valid machine, else the
+/// Outputs, written only on success (`machine_status_out` and `selected_out` also with
+/// `NoMajority`): `machine_status_out[m]` (0 for a valid machine, else the
 /// [`Status`] code of why its estimate was rejected: `NonFinite`, `Weights`, `NotSpd`, ...),
 /// `selected_out[m]` (1 if the machine's estimate is in the result: S, or the chosen machine,
 /// else 0), and the mixture `weights_out[K]`, `means_out[K*d]`, `covs_out[K*c]` (after a
@@ -453,9 +455,10 @@ fn check_parameters(
 /// [`aggregate_work_len`]`(m, K, d, kind)` doubles (scratch, never read before written).
 ///
 /// Errors: `ZeroSize` (m, K or d is 0), `SizeOverflow`, `BufferTooShort` (an input, output or
-/// `work`), `BadParameter` (`rho` < 1 or not finite, `alpha` outside [0, 1), a sample size
-/// that is not finite and > 0, or a bad `reduce_opts`), `NonFinite` (fewer than floor(m/2) + 1
-/// valid machines, or no finite COAT radius: no honest majority can be certified), any error
+/// `work`), `BadParameter` (`rho` < 1 or not finite, `alpha` outside [0, 1), or a bad
+/// `reduce_opts`), `SampleWeights` (a sample size that is not finite and > 0), `NoMajority`
+/// (fewer than floor(m/2) + 1 valid machines, or no finite COAT radius: no honest majority can
+/// be certified; the machine statuses are written), any error
 /// of [`reduce_mm`] on the pooled mixture (`NotSpd`, `NonFinite`).
 #[allow(clippy::too_many_arguments)]
 pub fn aggregate(
@@ -574,7 +577,7 @@ pub fn aggregate_messages_work_len(
 ///
 /// `messages(i)` gives machine i's message for i in 0..m, or `None` if it sent none. Each
 /// message is decoded and validated for the expected shape (K, d, `kind`); a missing message
-/// (status `NullPointer`), one that does not decode (`BadMessage`, `ShapeMismatch`,
+/// (status `MissingMessage`: `None`, or an empty slice), one that does not decode (`BadMessage`, `ShapeMismatch`,
 /// `NonFinite`, `Weights`, `NotSpd`) or one whose estimate fails the aggregator's own checks
 /// is a Byzantine input: excluded, reported in `machine_status_out`, and the aggregation goes
 /// on. The sample sizes n_j are the messages' own. `method`, `reduce_opts`, the outputs and
@@ -622,7 +625,7 @@ pub fn aggregate_messages<'a>(
     let (kd, kc) = (k * d, k * c);
     for i in 0..m {
         let outcome = match messages(i) {
-            None => Err(Status::NullPointer),
+            None | Some([]) => Err(Status::MissingMessage),
             Some(bytes) => decode_into_slots(
                 bytes,
                 k,
@@ -685,7 +688,11 @@ fn run(
     let valid = prepare(stack, m, p)?;
     let (coat_index, radius) = coat_unchecked(p.dist, m, p.row);
     if valid < majority(m) || !radius.is_finite() {
-        return Err(Status::NonFinite);
+        for i in 0..m {
+            machine_status_out[i] = p.status[i] as i32;
+            selected_out[i] = 0;
+        }
+        return Err(Status::NoMajority);
     }
     let is_valid = |status: &[f64], i: usize| status[i] == 0.0;
 

@@ -32,9 +32,20 @@ pub enum Status {
     /// A wire message is malformed: bad magic, unknown version, bad field, wrong length
     /// (truncated or with trailing bytes) or a checksum mismatch.
     BadMessage = 10,
-    /// A wire message is well formed but its shape (K, d or covariance kind) is not the one
-    /// expected.
+    /// Shapes disagree: two arguments (descriptors, a sample matrix, or a wire message and the
+    /// expected shape) differ in K, d or covariance kind.
     ShapeMismatch = 11,
+    /// An aggregation found fewer than floor(m/2) + 1 valid estimates, or no finite COAT
+    /// radius: no honest majority can be certified. The per-machine statuses are written.
+    NoMajority = 12,
+    /// A machine sent no message (a NULL pointer or a zero length).
+    MissingMessage = 13,
+    /// Fewer samples than the model needs (n < K for a mixture fit).
+    TooFewSamples = 14,
+    /// Sample weights (or sample sizes) are negative, not finite, or sum to 0.
+    SampleWeights = 15,
+    /// The library is not compatible with the version of the header the caller was built with.
+    VersionMismatch = 16,
     /// A Rust panic was caught at the C boundary: a bug in mixkern, please report it.
     Panic = 99,
 }
@@ -64,7 +75,18 @@ impl Status {
                 c"a wire message is malformed (magic, version, field, length or checksum)"
             }
             Status::ShapeMismatch => {
-                c"a wire message has another shape (K, d or covariance kind) than expected"
+                c"shapes disagree: K, d or covariance kind differ between arguments"
+            }
+            Status::NoMajority => {
+                c"no honest majority: fewer than floor(m/2) + 1 valid estimates, or no finite radius"
+            }
+            Status::MissingMessage => c"a machine sent no message (NULL or zero length)",
+            Status::TooFewSamples => c"fewer samples than the model needs (n < K)",
+            Status::SampleWeights => {
+                c"sample weights or sizes are negative, not finite, or sum to zero"
+            }
+            Status::VersionMismatch => {
+                c"the mixkern library is not compatible with the header the caller was built with"
             }
             Status::Panic => {
                 c"internal error: a panic was caught at the C boundary (a mixkern bug)"
@@ -87,6 +109,11 @@ impl Status {
             9 => Status::Weights,
             10 => Status::BadMessage,
             11 => Status::ShapeMismatch,
+            12 => Status::NoMajority,
+            13 => Status::MissingMessage,
+            14 => Status::TooFewSamples,
+            15 => Status::SampleWeights,
+            16 => Status::VersionMismatch,
             99 => Status::Panic,
             _ => return None,
         })
@@ -136,6 +163,11 @@ mod tests {
             Status::Weights,
             Status::BadMessage,
             Status::ShapeMismatch,
+            Status::NoMajority,
+            Status::MissingMessage,
+            Status::TooFewSamples,
+            Status::SampleWeights,
+            Status::VersionMismatch,
             Status::Panic,
         ];
         for (i, a) in all.iter().enumerate() {

@@ -207,13 +207,16 @@ fn field<const N: usize>(message: &[u8], at: usize) -> Result<[u8; N], Status> {
 
 /// Reads and checks a message's framing; does not look at the payload's values.
 ///
-/// `message` is the whole message, of any length (its exact length is part of the check).
-/// Checks, each failing with `BadMessage`: at least 28 bytes (header and checksum), the magic
+/// `message` is the whole message, of any length (its exact length is part of the check); an
+/// empty one is no message at all (`MissingMessage`). Checks, each failing with `BadMessage`: at least 28 bytes (header and checksum), the magic
 /// `b"MKGM"`, version 1 (the only one this library reads), a covariance kind byte of 0 (full)
 /// or 1 (diagonal), a reserved byte of 0, K > 0, d > 0, n >= 1, a total length equal to
 /// [`message_len`]`(K, d, kind)` (a truncated message, trailing bytes, or a K and d whose
 /// length overflows), and a CRC-32 equal to [`crc32`] of every byte before it.
 pub fn read_header(message: &[u8]) -> Result<WireHeader, Status> {
+    if message.is_empty() {
+        return Err(Status::MissingMessage);
+    }
     if message.len() < WIRE_HEADER_LEN + CRC_LEN {
         return Err(Status::BadMessage);
     }
@@ -318,7 +321,8 @@ impl WorkLayout {
 ///   K, K d and K c values; the rest is untouched).
 ///
 /// Errors, in the order checked, with every output untouched: `ZeroSize` (K or d is 0),
-/// `SizeOverflow` (a length overflows), `BufferTooShort` (an output or `work`), `BadMessage`
+/// `SizeOverflow` (a length overflows), `BufferTooShort` (an output or `work`), `MissingMessage`
+/// (an empty message), `BadMessage`
 /// (the framing: see [`read_header`]), `ShapeMismatch` (the message's K, d or covariance kind
 /// is not the expected one), `NonFinite` (a NaN or infinite weight, mean or covariance value),
 /// `Weights` (a negative weight or a sum not within [`crate::gmm::WEIGHT_SUM_TOL`] of 1),

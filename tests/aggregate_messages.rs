@@ -13,8 +13,9 @@
 use mixkern::ffi::{
     mk_aggregate, mk_aggregate_messages, mk_aggregate_messages_work_len,
     mk_aggregate_options_default, mk_aggregate_work_len, mk_coat, mk_coat_work_len, mk_reduce_mm,
-    mk_reduce_mm_work_len, MkAggregateOptions, MkAggregateReport, MkReduceReport, MK_AGG_COAT,
-    MK_AGG_DFMR, MK_AGG_MEDOID, MK_AGG_TRIM, MK_AGG_VANILLA, MK_COV_DIAG, MK_COV_FULL,
+    mk_reduce_mm_work_len, MkAggregateOptions, MkAggregateReport, MkMixture, MkMixtureOut,
+    MkReduceReport, MK_AGG_COAT, MK_AGG_DFMR, MK_AGG_MEDOID, MK_AGG_TRIM, MK_AGG_VANILLA,
+    MK_COV_DIAG, MK_COV_FULL,
 };
 use mixkern::gmm::{CovKind, Mixture};
 use mixkern::reduce::{reduce_mm, reduce_mm_work_len, ReduceOptions};
@@ -270,7 +271,7 @@ fn broken_messages_are_reported_and_change_nothing() {
         // The first covariance's first entry negative: not positive definite in either kind.
         messages[12] = Some(with_payload_value(&valid, K + K * D, -1.0));
         let want_status = [
-            Status::NullPointer,
+            Status::MissingMessage,
             Status::BadMessage,
             Status::BadMessage,
             Status::ShapeMismatch,
@@ -302,11 +303,23 @@ fn broken_messages_are_reported_and_change_nothing() {
             );
         }
 
-        // Seven broken of thirteen: no honest majority, an error with outputs untouched.
-        messages[6] = None;
+        // Seven broken of thirteen (one by a zero-length message): no honest majority. The call
+        // fails with its own status, every machine's status is written (so the centre learns
+        // which failed), nothing is selected, and the mixture outputs are untouched.
+        messages[6] = Some(Vec::new());
         let (r, out) = from_messages(Aggregator::Dfmr { rho: 2.0 }, &messages, kind);
-        assert_eq!(r, Err(Status::NonFinite));
-        assert_eq!(out, Out::from(buffers(13, kind)));
+        assert_eq!(r, Err(Status::NoMajority));
+        assert_eq!(&out.status[..6], &[0; 6]);
+        assert_eq!(out.status[6], Status::MissingMessage.code());
+        for (i, want) in want_status.iter().enumerate() {
+            assert_eq!(out.status[7 + i], want.code(), "machine {} {kind:?}", 7 + i);
+        }
+        assert_eq!(out.selected, vec![0; 13]);
+        let untouched = Out::from(buffers(13, kind));
+        assert_eq!(
+            (&out.w, &out.mu, &out.cov),
+            (&untouched.w, &untouched.mu, &untouched.cov)
+        );
     }
 }
 
@@ -425,10 +438,15 @@ fn c_aggregation_equals_the_safe_api() {
             let (_, want) = from_messages(method, &wrapped, kind);
             for from_bytes in [false, true] {
                 let (mut st, mut sel, mut w, mut mu, mut cov) = buffers(m, kind);
-                let work_len = if from_bytes {
-                    mk_aggregate_messages_work_len(m, K, D, c_kind(kind))
-                } else {
-                    mk_aggregate_work_len(m, K, D, c_kind(kind))
+                let estimates = MkMixture::over(K, D, c_kind(kind), &e.w, &e.mu, &e.cov);
+                let out_desc = MkMixtureOut::over(K, D, c_kind(kind), &mut w, &mut mu, &mut cov);
+                // SAFETY: valid descriptors.
+                let work_len = unsafe {
+                    if from_bytes {
+                        mk_aggregate_messages_work_len(m, &out_desc)
+                    } else {
+                        mk_aggregate_work_len(&estimates, m, &out_desc)
+                    }
                 };
                 let mut work = vec![f64::NAN; work_len];
                 let mut report = std::mem::MaybeUninit::<MkAggregateReport>::uninit();
@@ -439,35 +457,23 @@ fn c_aggregation_equals_the_safe_api() {
                             ptrs.as_ptr(),
                             lens.as_ptr(),
                             m,
-                            K,
-                            D,
-                            c_kind(kind),
                             &options,
                             st.as_mut_ptr(),
                             sel.as_mut_ptr(),
-                            w.as_mut_ptr(),
-                            mu.as_mut_ptr(),
-                            cov.as_mut_ptr(),
+                            &out_desc,
                             work.as_mut_ptr(),
                             work.len(),
                             report.as_mut_ptr(),
                         )
                     } else {
                         mk_aggregate(
-                            e.w.as_ptr(),
-                            e.mu.as_ptr(),
-                            e.cov.as_ptr(),
+                            &estimates,
                             m,
-                            K,
-                            D,
-                            c_kind(kind),
                             sizes.as_ptr(),
                             &options,
                             st.as_mut_ptr(),
                             sel.as_mut_ptr(),
-                            w.as_mut_ptr(),
-                            mu.as_mut_ptr(),
-                            cov.as_mut_ptr(),
+                            &out_desc,
                             work.as_mut_ptr(),
                             work.len(),
                             report.as_mut_ptr(),
@@ -493,26 +499,22 @@ fn c_default_options_are_dfmr_with_the_default_rho() {
         &e,
     );
     let (mut st, mut sel, mut w, mut mu, mut cov) = buffers(m, CovKind::Full);
-    let mut work = vec![0.0; mk_aggregate_work_len(m, K, D, MK_COV_FULL)];
+    let estimates = MkMixture::over(K, D, MK_COV_FULL, &e.w, &e.mu, &e.cov);
+    let out = MkMixtureOut::over(K, D, MK_COV_FULL, &mut w, &mut mu, &mut cov);
+    // SAFETY: valid descriptors.
+    let mut work = vec![0.0; unsafe { mk_aggregate_work_len(&estimates, m, &out) }];
     let mut report = std::mem::MaybeUninit::<MkAggregateReport>::uninit();
     let sizes = e.sizes();
     // SAFETY: every buffer has the documented length; NULL options are allowed.
     let status = unsafe {
         mk_aggregate(
-            e.w.as_ptr(),
-            e.mu.as_ptr(),
-            e.cov.as_ptr(),
+            &estimates,
             m,
-            K,
-            D,
-            MK_COV_FULL,
             sizes.as_ptr(),
             std::ptr::null(),
             st.as_mut_ptr(),
             sel.as_mut_ptr(),
-            w.as_mut_ptr(),
-            mu.as_mut_ptr(),
-            cov.as_mut_ptr(),
+            &out,
             work.as_mut_ptr(),
             work.len(),
             report.as_mut_ptr(),
@@ -532,7 +534,9 @@ fn c_aggregation_rejects_bad_arguments_with_outputs_untouched() {
     let messages: Vec<Vec<u8>> = (0..m).map(|i| e.message(i)).collect();
     let ptrs: Vec<*const u8> = messages.iter().map(|v| v.as_ptr()).collect();
     let lens: Vec<usize> = messages.iter().map(|v| v.len()).collect();
-    let full_len = mk_aggregate_messages_work_len(m, K, D, MK_COV_FULL);
+    // SAFETY: a valid shape-only descriptor.
+    let full_len =
+        unsafe { mk_aggregate_messages_work_len(m, &MkMixtureOut::shape(K, D, MK_COV_FULL)) };
     type Edit = Box<dyn Fn(&mut MkAggregateOptions)>;
     let cases: Vec<(&str, i32, Edit, bool, usize, i32)> = vec![
         (
@@ -615,6 +619,7 @@ fn c_aggregation_rejects_bad_arguments_with_outputs_untouched() {
         let (mut st, mut sel, mut w, mut mu, mut cov) = buffers(m, CovKind::Full);
         let mut work = vec![0.0; work_len];
         let mut report = std::mem::MaybeUninit::<MkAggregateReport>::uninit();
+        let out = MkMixtureOut::over(K, D, MK_COV_FULL, &mut w, &mut mu, &mut cov);
         // SAFETY: buffers of the documented lengths (work possibly shorter, as declared).
         let status = unsafe {
             mk_aggregate_messages(
@@ -625,15 +630,10 @@ fn c_aggregation_rejects_bad_arguments_with_outputs_untouched() {
                 },
                 lens.as_ptr(),
                 m,
-                K,
-                D,
-                MK_COV_FULL,
                 &options,
                 st.as_mut_ptr(),
                 sel.as_mut_ptr(),
-                w.as_mut_ptr(),
-                mu.as_mut_ptr(),
-                cov.as_mut_ptr(),
+                &out,
                 work.as_mut_ptr(),
                 work.len(),
                 report.as_mut_ptr(),
@@ -647,11 +647,24 @@ fn c_aggregation_rejects_bad_arguments_with_outputs_untouched() {
             "{name}"
         );
     }
-    // Zero sizes and an unknown kind give no workspace length.
-    assert_eq!(mk_aggregate_work_len(0, K, D, MK_COV_FULL), 0);
-    assert_eq!(mk_aggregate_messages_work_len(m, 0, D, MK_COV_FULL), 0);
-    assert_eq!(mk_aggregate_messages_work_len(m, K, D, 7), 0);
-    assert_eq!(mk_aggregate_work_len(usize::MAX, K, D, MK_COV_FULL), 0);
+    // Zero sizes, disagreeing shapes and an unknown kind give no workspace length.
+    let (full_in, full_out) = (
+        MkMixture::shape(K, D, MK_COV_FULL),
+        MkMixtureOut::shape(K, D, MK_COV_FULL),
+    );
+    // SAFETY (all calls): valid shape-only descriptors, or NULL.
+    unsafe {
+        assert!(mk_aggregate_work_len(&full_in, m, &full_out) > 0);
+        assert_eq!(mk_aggregate_work_len(&full_in, 0, &full_out), 0);
+        let diag_out = MkMixtureOut::shape(K, D, MK_COV_DIAG);
+        assert_eq!(mk_aggregate_work_len(&full_in, m, &diag_out), 0);
+        assert_eq!(mk_aggregate_work_len(&full_in, m, std::ptr::null()), 0);
+        let zero_k = MkMixtureOut::shape(0, D, MK_COV_FULL);
+        assert_eq!(mk_aggregate_messages_work_len(m, &zero_k), 0);
+        let bad_kind = MkMixtureOut::shape(K, D, 7);
+        assert_eq!(mk_aggregate_messages_work_len(m, &bad_kind), 0);
+        assert_eq!(mk_aggregate_work_len(&full_in, usize::MAX, &full_out), 0);
+    }
 }
 
 #[test]
@@ -675,25 +688,25 @@ fn c_reduce_and_coat_equal_the_safe_api() {
     let c_opts = mixkern::ffi::MkReduceOptions::from(opts);
     let (mut cw, mut cmu, mut ccov) = (vec![0.0; K], vec![0.0; K * D], vec![0.0; K * c]);
     let mut trace = vec![f64::NAN; opts.max_iter];
-    let mut cwork = vec![0.0; mk_reduce_mm_work_len(m, K, D, MK_COV_FULL)];
+    let c_input = MkMixture::over(m, D, MK_COV_FULL, &pooled_w, &e.mu, &e.cov);
+    let c_start = MkMixture::over(K, D, MK_COV_FULL, &e.w, &e.mu, &e.cov);
+    let c_out = MkMixtureOut::over(K, D, MK_COV_FULL, &mut cw, &mut cmu, &mut ccov);
+    // SAFETY: valid descriptors.
+    let mut cwork = vec![0.0; unsafe { mk_reduce_mm_work_len(&c_input, &c_start, &c_out) }];
+    // The header's formula (Rust doc and C doc): M c + M K + K + K d + 2 K c + d p + d + 2 K + 2 M.
+    let (mm, kk, dd, cc, pp) = (m, K, D, D * D, D.div_ceil(4) * 4);
+    assert_eq!(
+        cwork.len(),
+        mm * cc + mm * kk + kk + kk * dd + 2 * kk * cc + dd * pp + dd + 2 * kk + 2 * mm
+    );
     let mut report = std::mem::MaybeUninit::<MkReduceReport>::uninit();
     // SAFETY: every buffer has the documented length.
     let status = unsafe {
         mk_reduce_mm(
-            pooled_w.as_ptr(),
-            e.mu.as_ptr(),
-            e.cov.as_ptr(),
-            m,
-            e.w.as_ptr(),
-            e.mu.as_ptr(),
-            e.cov.as_ptr(),
-            K,
-            D,
-            MK_COV_FULL,
+            &c_input,
+            &c_start,
             &c_opts,
-            cw.as_mut_ptr(),
-            cmu.as_mut_ptr(),
-            ccov.as_mut_ptr(),
+            &c_out,
             trace.as_mut_ptr(),
             cwork.as_mut_ptr(),
             cwork.len(),
@@ -722,23 +735,15 @@ fn c_reduce_and_coat_equal_the_safe_api() {
     let mut short = vec![SENTINEL; K];
     let two = [0.5, 0.5];
     let mut unused = std::mem::MaybeUninit::<MkReduceReport>::uninit();
+    let two_input = MkMixture::over(2, D, MK_COV_FULL, &two, &e.mu, &e.cov);
+    let short_out = MkMixtureOut::over(K, D, MK_COV_FULL, &mut short, &mut cmu, &mut ccov);
     // SAFETY: as above; M = 2 < K = 3.
     let status = unsafe {
         mk_reduce_mm(
-            two.as_ptr(),
-            e.mu.as_ptr(),
-            e.cov.as_ptr(),
-            2,
-            e.w.as_ptr(),
-            e.mu.as_ptr(),
-            e.cov.as_ptr(),
-            K,
-            D,
-            MK_COV_FULL,
+            &two_input,
+            &c_start,
             std::ptr::null(),
-            short.as_mut_ptr(),
-            cmu.as_mut_ptr(),
-            ccov.as_mut_ptr(),
+            &short_out,
             std::ptr::null_mut(),
             cwork.as_mut_ptr(),
             cwork.len(),
@@ -746,6 +751,23 @@ fn c_reduce_and_coat_equal_the_safe_api() {
         )
     };
     assert_eq!(status, Status::BadParameter.code());
+    assert_eq!(short, vec![SENTINEL; K]);
+    // A start of another dimension than the input's is a shape mismatch.
+    let wrong_start = MkMixture::over(K, 1, MK_COV_FULL, &e.w, &e.mu, &e.cov);
+    // SAFETY: as above; the shapes are checked before any array is read.
+    let status = unsafe {
+        mk_reduce_mm(
+            &c_input,
+            &wrong_start,
+            std::ptr::null(),
+            &short_out,
+            std::ptr::null_mut(),
+            cwork.as_mut_ptr(),
+            cwork.len(),
+            unused.as_mut_ptr(),
+        )
+    };
+    assert_eq!(status, Status::ShapeMismatch.code());
     assert_eq!(short, vec![SENTINEL; K]);
 
     // COAT through C and Rust on a distance matrix with an excluded machine.
@@ -768,6 +790,7 @@ fn c_reduce_and_coat_equal_the_safe_api() {
         0.0,
     ];
     let mut work = vec![0.0; mk_coat_work_len(4)];
+    assert_eq!(mk_coat_work_len(0), 0);
     let want = coat(&dist, 4, &mut work).unwrap();
     let (mut index, mut radius) = (usize::MAX, f64::NAN);
     // SAFETY: a 4 x 4 matrix and a work buffer of the documented length.
@@ -784,4 +807,45 @@ fn c_reduce_and_coat_equal_the_safe_api() {
     assert_eq!(status, 0);
     assert_eq!((index, radius), want);
     assert_eq!((index, radius), (1, 1.5));
+}
+
+/// Through the C ABI: with three of five machines missing (NULL or zero-length messages) the
+/// call returns `MK_STATUS_NO_MAJORITY`, still writes every machine's status (so the centre
+/// learns which failed) and selects none, and leaves the mixture untouched.
+#[test]
+fn c_no_majority_writes_every_machine_status() {
+    let e = Estimates::honest(18, 5, CovKind::Full);
+    let messages: Vec<Vec<u8>> = (0..5).map(|i| e.message(i)).collect();
+    let mut ptrs: Vec<*const u8> = messages.iter().map(|v| v.as_ptr()).collect();
+    let mut lens: Vec<usize> = messages.iter().map(|v| v.len()).collect();
+    ptrs[1] = std::ptr::null();
+    lens[3] = 0;
+    let mut corrupted = messages[4].clone();
+    corrupted[WIRE_HEADER_LEN + 2] ^= 4;
+    ptrs[4] = corrupted.as_ptr();
+    let (mut st, mut sel, mut w, mut mu, mut cov) = buffers(5, CovKind::Full);
+    let out = MkMixtureOut::over(K, D, MK_COV_FULL, &mut w, &mut mu, &mut cov);
+    // SAFETY: a valid descriptor.
+    let mut work = vec![0.0; unsafe { mk_aggregate_messages_work_len(5, &out) }];
+    let mut report = std::mem::MaybeUninit::<MkAggregateReport>::uninit();
+    // SAFETY: every non-null message is valid for its length; buffers of the documented lengths.
+    let status = unsafe {
+        mk_aggregate_messages(
+            ptrs.as_ptr(),
+            lens.as_ptr(),
+            5,
+            std::ptr::null(),
+            st.as_mut_ptr(),
+            sel.as_mut_ptr(),
+            &out,
+            work.as_mut_ptr(),
+            work.len(),
+            report.as_mut_ptr(),
+        )
+    };
+    assert_eq!(status, Status::NoMajority.code());
+    let missing = Status::MissingMessage.code();
+    assert_eq!(st, vec![0, missing, 0, missing, Status::BadMessage.code()]);
+    assert_eq!(sel, vec![0; 5]);
+    assert!(w.iter().chain(&mu).chain(&cov).all(|&v| v == SENTINEL));
 }

@@ -124,7 +124,7 @@ fn local_fit_example() {
         &mut m,
         &mut c,
         None,
-        None,
+        gmm::GmmFitOutputs::default(),
         &mut work,
     )
     .unwrap();
@@ -188,7 +188,7 @@ fn edge_aggregate_example() {
         let selected = pair(&line, "selected");
         let want_status = match role {
             "corrupted" => Status::BadMessage.code(),
-            "missing" => Status::NullPointer.code(),
+            "missing" => Status::MissingMessage.code(),
             _ => 0,
         };
         assert_eq!(status, want_status, "node {node} ({role}):\n{out}");

@@ -349,6 +349,15 @@ fn assert_ignores_dirty_buffers<C: Call>(valid: &C, ctx: &str) {
 // The calls.
 // ---------------------------------------------------------------------------------------------
 
+/// The options the steps, the start and the posteriors read: the metric flag and sigma.
+fn model_options(use_identity: i32, sigma: f64) -> MkCmlrOptions {
+    MkCmlrOptions {
+        use_identity,
+        sigma,
+        ..mk_cmlr_options_default()
+    }
+}
+
 #[derive(Clone)]
 struct NodeStats {
     x: Vec<f64>,
@@ -369,7 +378,7 @@ impl NodeStats {
 
     fn new(x: &[f64], y: &[f64], d: usize, node_sizes: &[usize]) -> Self {
         let m = node_sizes.len();
-        let work_len = mk_cmlr_node_statistics_work_len(m, d);
+        let work_len = mk_cmlr_node_statistics_work_len(y.len(), d, m);
         assert_eq!(x.len(), y.len() * d);
         NodeStats {
             x: x.to_vec(),
@@ -412,9 +421,9 @@ impl Call for NodeStats {
         unsafe {
             mk_cmlr_node_statistics(
                 ptr(&self.x, null("x")),
-                ptr(&self.y, null("y")),
                 self.n_total,
                 self.d,
+                ptr(&self.y, null("y")),
                 ptr(&self.node_sizes, null("node_sizes")),
                 self.m,
                 ptr_mut(&mut self.node_sums, null("node_sums")),
@@ -446,7 +455,7 @@ impl Alg1Step {
     const POINTERS: [&'static str; 5] = ["x", "y", "sigma_chol", "theta", "work"];
 
     fn valid(f: &Fixture) -> Self {
-        let work_len = mk_cmlr_step_work_len(D);
+        let work_len = mk_cmlr_alg1_step_work_len(N, D);
         Alg1Step {
             x: f.x.clone(),
             y: f.y.clone(),
@@ -484,20 +493,20 @@ impl Call for Alg1Step {
         } else {
             &mut self.step_out
         };
+        let options = model_options(self.use_identity, self.sigma);
         // SAFETY: as in NodeStats::call.
         unsafe {
             mk_cmlr_alg1_step(
                 ptr(&self.x, null("x")),
-                ptr(&self.y, null("y")),
                 self.n_total,
                 self.d,
+                ptr(&self.y, null("y")),
                 ptr(&self.sigma_chol, null("sigma_chol")),
-                self.use_identity,
-                self.sigma,
+                &options,
                 ptr_mut(&mut self.theta, null("theta")),
+                step_out,
                 ptr_mut(&mut self.work, null("work")),
                 self.work_len,
-                step_out,
             )
         }
     }
@@ -535,7 +544,7 @@ impl Alg2Step {
     const POINTERS: [&'static str; 4] = ["node_sums", "sigma_chol", "theta", "work"];
 
     fn valid(f: &Fixture) -> Self {
-        let work_len = mk_cmlr_step_work_len(D);
+        let work_len = mk_cmlr_alg2_step_work_len(M, D, N);
         Alg2Step {
             node_sums: f.node_sums.clone(),
             m: M,
@@ -573,6 +582,7 @@ impl Call for Alg2Step {
         } else {
             &mut self.step_out
         };
+        let options = model_options(self.use_identity, self.sigma);
         // SAFETY: as in NodeStats::call.
         unsafe {
             mk_cmlr_alg2_step(
@@ -581,12 +591,11 @@ impl Call for Alg2Step {
                 self.d,
                 self.n_total,
                 ptr(&self.sigma_chol, null("sigma_chol")),
-                self.use_identity,
-                self.sigma,
+                &options,
                 ptr_mut(&mut self.theta, null("theta")),
+                step_out,
                 ptr_mut(&mut self.work, null("work")),
                 self.work_len,
-                step_out,
             )
         }
     }
@@ -623,7 +632,7 @@ impl Init {
         ["node_sums", "node_sizes", "sigma_chol", "theta_out", "work"];
 
     fn valid(f: &Fixture) -> Self {
-        let work_len = mk_cmlr_init_work_len(D);
+        let work_len = mk_cmlr_init_work_len(M, D);
         Init {
             node_sums: f.node_sums.clone(),
             node_sizes: f.sizes.clone(),
@@ -651,15 +660,16 @@ impl Call for Init {
     }
     fn call(&mut self) -> i32 {
         let null = |name| self.nulls.contains(&name);
+        let options = model_options(self.use_identity, SIGMA);
         // SAFETY: as in NodeStats::call.
         unsafe {
             mk_cmlr_init(
                 ptr(&self.node_sums, null("node_sums")),
-                ptr(&self.node_sizes, null("node_sizes")),
                 self.m,
                 self.d,
+                ptr(&self.node_sizes, null("node_sizes")),
                 ptr(&self.sigma_chol, null("sigma_chol")),
-                self.use_identity,
+                &options,
                 ptr_mut(&mut self.theta_out, null("theta_out")),
                 ptr_mut(&mut self.work, null("work")),
                 self.work_len,
@@ -708,7 +718,7 @@ impl Fit {
     fn new(x: &[f64], y: &[f64], d: usize, node_sizes: &[usize]) -> Self {
         assert_eq!(d, D);
         let m = node_sizes.len();
-        let work_len = mk_cmlr_fit_work_len(m, d);
+        let work_len = mk_cmlr_fit_work_len(y.len(), d, m);
         let options = MkCmlrOptions {
             sigma: SIGMA,
             max_iter: 50,
@@ -809,20 +819,23 @@ impl Call for Fit {
         } else {
             &mut self.report
         };
+        let trace = MkCmlrTrace {
+            theta_star: ptr(&self.theta_star, null("theta_star")),
+            step: ptr_mut(&mut self.trace_step, null("trace_step")),
+            error: ptr_mut(&mut self.trace_error, null("trace_error")),
+        };
         // SAFETY: as in NodeStats::call.
         unsafe {
             mk_cmlr_fit(
                 ptr(&self.x, null("x")),
-                ptr(&self.y, null("y")),
                 self.n_total,
                 self.d,
+                ptr(&self.y, null("y")),
                 ptr(&self.node_sizes, null("node_sizes")),
                 self.m,
                 options,
                 ptr_mut(&mut self.theta, null("theta")),
-                ptr(&self.theta_star, null("theta_star")),
-                ptr_mut(&mut self.trace_step, null("trace_step")),
-                ptr_mut(&mut self.trace_error, null("trace_error")),
+                if null("trace") { ptr::null() } else { &trace },
                 ptr_mut(&mut self.work, null("work")),
                 self.work_len,
                 report,
@@ -839,7 +852,6 @@ struct Simulate {
     sigma: f64,
     node_sizes: Vec<usize>,
     m: usize,
-    n_total: usize,
     x_out: Vec<f64>,
     y_out: Vec<f64>,
     labels_out: Vec<f64>,
@@ -862,7 +874,6 @@ impl Simulate {
             sigma,
             node_sizes: node_sizes.to_vec(),
             m,
-            n_total,
             x_out: vec![0.0; n_total * d],
             y_out: vec![0.0; n_total],
             labels_out: vec![0.0; m],
@@ -894,13 +905,12 @@ impl Call for Simulate {
         // SAFETY: as in NodeStats::call.
         unsafe {
             mk_cmlr_simulate(
-                self.seed,
                 ptr(&self.theta_star, null("theta_star")),
                 self.d,
-                self.sigma,
                 ptr(&self.node_sizes, null("node_sizes")),
                 self.m,
-                self.n_total,
+                self.sigma,
+                self.seed,
                 ptr_mut(&mut self.x_out, null("x_out")),
                 ptr_mut(&mut self.y_out, null("y_out")),
                 ptr_mut(&mut self.labels_out, null("labels_out")),
@@ -953,7 +963,7 @@ impl Call for Posteriors {
                 self.m,
                 self.d,
                 ptr(&self.theta, null("theta")),
-                self.sigma,
+                &model_options(0, self.sigma),
                 ptr_mut(&mut self.out, null("out")),
             )
         }
@@ -964,7 +974,7 @@ impl Call for Posteriors {
 // Statuses, version, options, workspace queries.
 // ---------------------------------------------------------------------------------------------
 
-const ALL_STATUSES: [Status; 13] = [
+const ALL_STATUSES: [Status; 18] = [
     Status::Ok,
     Status::NullPointer,
     Status::ZeroSize,
@@ -977,6 +987,11 @@ const ALL_STATUSES: [Status; 13] = [
     Status::Weights,
     Status::BadMessage,
     Status::ShapeMismatch,
+    Status::NoMajority,
+    Status::MissingMessage,
+    Status::TooFewSamples,
+    Status::SampleWeights,
+    Status::VersionMismatch,
     Status::Panic,
 ];
 
@@ -1012,7 +1027,7 @@ fn status_str_gives_a_distinct_message_per_code_and_never_null() {
         );
         seen.push(msg);
     }
-    for code in [-1, 12, 42, 98, 100, 1000, i32::MIN, i32::MAX] {
+    for code in [-1, 17, 42, 98, 100, 1000, i32::MIN, i32::MAX] {
         assert_eq!(message(code), UNKNOWN_MESSAGE, "code {code}");
     }
     // The pointer is static: two calls give the same address.
@@ -1032,6 +1047,24 @@ fn version_is_the_crate_version() {
     assert!(parts
         .iter()
         .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())));
+    // The header's version macros are the crate version.
+    let macros = format!("{MK_VERSION_MAJOR}.{MK_VERSION_MINOR}.{MK_VERSION_PATCH}");
+    assert_eq!(macros, version);
+}
+
+#[test]
+fn run_time_version_check() {
+    let ok = Status::Ok.code();
+    let mismatch = Status::VersionMismatch.code();
+    assert_eq!(mk_check_version(MK_VERSION_MAJOR, MK_VERSION_MINOR), ok);
+    assert_eq!(
+        mk_check_version(MK_VERSION_MAJOR + 1, MK_VERSION_MINOR),
+        mismatch
+    );
+    // While the major version is 0, every minor version may break the API.
+    assert_eq!(MK_VERSION_MAJOR, 0);
+    assert_eq!(mk_check_version(0, MK_VERSION_MINOR + 1), mismatch);
+    assert_eq!(mk_check_version(0, MK_VERSION_MINOR - 1), mismatch);
 }
 
 #[test]
@@ -1060,63 +1093,73 @@ fn work_len_queries_are_exact_and_zero_for_zero_or_overflowing_sizes() {
         .is_some());
 
     // node statistics: m d + d^2
-    assert_eq!(mk_cmlr_node_statistics_work_len(M, D), M * D + D * D);
-    assert_eq!(mk_cmlr_node_statistics_work_len(1, 1), 2);
-    assert_eq!(mk_cmlr_node_statistics_work_len(0, D), 0);
-    assert_eq!(mk_cmlr_node_statistics_work_len(M, 0), 0);
-    assert_eq!(mk_cmlr_node_statistics_work_len(0, 0), 0);
+    assert_eq!(mk_cmlr_node_statistics_work_len(7, D, M), M * D + D * D);
+    assert_eq!(mk_cmlr_node_statistics_work_len(7, 1, 1), 2);
+    assert_eq!(mk_cmlr_node_statistics_work_len(7, D, 0), 0);
+    assert_eq!(mk_cmlr_node_statistics_work_len(7, 0, M), 0);
+    assert_eq!(mk_cmlr_node_statistics_work_len(7, 0, 0), 0);
     assert_eq!(
-        mk_cmlr_node_statistics_work_len(HUGE, 2),
+        mk_cmlr_node_statistics_work_len(7, 2, HUGE),
         0,
         "m d overflows"
     );
     assert_eq!(
-        mk_cmlr_node_statistics_work_len(1, half),
+        mk_cmlr_node_statistics_work_len(7, half, 1),
         0,
         "d^2 overflows"
     );
     assert_eq!(
-        mk_cmlr_node_statistics_work_len(half, half - 1),
+        mk_cmlr_node_statistics_work_len(7, half - 1, half),
         0,
         "m d + d^2 overflows"
     );
-    assert_eq!(mk_cmlr_node_statistics_work_len(usize::MAX, usize::MAX), 0);
+    assert_eq!(
+        mk_cmlr_node_statistics_work_len(7, usize::MAX, usize::MAX),
+        0
+    );
 
-    // steps: d
-    assert_eq!(mk_cmlr_step_work_len(D), D);
-    assert_eq!(mk_cmlr_step_work_len(0), 0);
+    // steps: d; every size of the function is taken, and a zero one gives 0.
+    assert_eq!(mk_cmlr_alg2_step_work_len(M, D, N), D);
+    assert_eq!(mk_cmlr_alg2_step_work_len(0, D, N), 0);
+    assert_eq!(mk_cmlr_alg2_step_work_len(M, D, 0), 0);
+    assert_eq!(mk_cmlr_alg1_step_work_len(0, D), 0);
+    assert_eq!(mk_cmlr_node_statistics_work_len(0, D, M), 0);
+    assert_eq!(mk_cmlr_fit_work_len(0, D, M), 0);
+    assert_eq!(mk_cmlr_init_work_len(0, D), 0);
+    assert_eq!(mk_cmlr_alg1_step_work_len(7, D), D);
+    assert_eq!(mk_cmlr_alg1_step_work_len(7, 0), 0);
 
     // init: 2 d^2 + 2 d
-    assert_eq!(mk_cmlr_init_work_len(D), 2 * D * D + 2 * D);
-    assert_eq!(mk_cmlr_init_work_len(0), 0);
-    assert_eq!(mk_cmlr_init_work_len(half), 0, "d^2 overflows");
+    assert_eq!(mk_cmlr_init_work_len(7, D), 2 * D * D + 2 * D);
+    assert_eq!(mk_cmlr_init_work_len(7, 0), 0);
+    assert_eq!(mk_cmlr_init_work_len(7, half), 0, "d^2 overflows");
     assert_eq!(
-        mk_cmlr_init_work_len(d_twice_sq_overflows),
+        mk_cmlr_init_work_len(7, d_twice_sq_overflows),
         0,
         "2 d^2 overflows"
     );
-    assert_eq!(mk_cmlr_init_work_len(usize::MAX), 0);
+    assert_eq!(mk_cmlr_init_work_len(7, usize::MAX), 0);
 
     // fit: m d + d^2 + 2 d + (2 d^2 + 2 d)
     assert_eq!(
-        mk_cmlr_fit_work_len(M, D),
+        mk_cmlr_fit_work_len(7, D, M),
         M * D + D * D + 2 * D + 2 * D * D + 2 * D
     );
-    assert_eq!(mk_cmlr_fit_work_len(0, D), 0);
-    assert_eq!(mk_cmlr_fit_work_len(M, 0), 0);
-    assert_eq!(mk_cmlr_fit_work_len(HUGE, 2), 0, "m d overflows");
-    assert_eq!(mk_cmlr_fit_work_len(1, half), 0, "d^2 overflows");
+    assert_eq!(mk_cmlr_fit_work_len(7, D, 0), 0);
+    assert_eq!(mk_cmlr_fit_work_len(7, 0, M), 0);
+    assert_eq!(mk_cmlr_fit_work_len(7, 2, HUGE), 0, "m d overflows");
+    assert_eq!(mk_cmlr_fit_work_len(7, half, 1), 0, "d^2 overflows");
     assert_eq!(
-        mk_cmlr_fit_work_len(half, half - 1),
+        mk_cmlr_fit_work_len(7, half - 1, half),
         0,
         "m d + d^2 overflows"
     );
     assert_eq!(
-        mk_cmlr_fit_work_len(1, d_twice_sq_overflows),
+        mk_cmlr_fit_work_len(7, d_twice_sq_overflows, 1),
         0,
         "2 d^2 overflows"
     );
-    assert_eq!(mk_cmlr_fit_work_len(usize::MAX, usize::MAX), 0);
+    assert_eq!(mk_cmlr_fit_work_len(7, usize::MAX, usize::MAX), 0);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1683,14 +1726,25 @@ fn simulate_rejects_null_pointers_and_accepts_null_labels() {
 fn simulate_rejects_zero_overflowing_sizes_and_bad_node_sizes() {
     let valid = Simulate::valid();
     assert_accepts(&valid, "valid");
-    assert_rejects(&valid, Status::ZeroSize, "n_total = 0", |c| c.n_total = 0);
     assert_rejects(&valid, Status::ZeroSize, "d = 0", |c| c.d = 0);
     assert_rejects(&valid, Status::ZeroSize, "m = 0", |c| c.m = 0);
-    assert_rejects(&valid, Status::SizeOverflow, "n_total * d overflows", |c| {
-        (c.n_total, c.d) = (HUGE, 2)
+    // N is the sum of the node sizes: N d overflows though N itself does not.
+    assert_rejects(&valid, Status::SizeOverflow, "N * d overflows", |c| {
+        c.node_sizes = vec![usize::MAX / 4, 1, 1, 1];
     });
     assert_rejects(&valid, Status::SizeOverflow, "m too large", |c| c.m = HUGE);
-    assert_node_sizes_checked(&valid, |c| &mut c.node_sizes);
+    // The sizes define N (the outputs hold N rows), so only zero and wrapping sizes are wrong.
+    let cases: [(&str, [usize; M]); 3] = [
+        ("a zero first", [0, NODE + 5, NODE, NODE]),
+        ("a zero last", [NODE, NODE + 5, NODE, 0]),
+        ("sum wraps around to N", [usize::MAX, N - 1, 1, 1]),
+    ];
+    for (what, bad) in cases {
+        let ctx = format!("node sizes {bad:?} ({what})");
+        assert_rejects(&valid, Status::NodeSizes, &ctx, |c| {
+            c.node_sizes = bad.to_vec()
+        });
+    }
 }
 
 #[test]

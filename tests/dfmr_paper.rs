@@ -29,7 +29,7 @@
 //! - `notspd`: a symmetric covariance with an indefinite 2 x 2 minor, or a negative variance
 //!   (`NotSpd`);
 //! - `bytes`: a truncated message, random bytes, a corrupted payload under the old checksum, a
-//!   zero sample size, an unknown version (`BadMessage`), no message (`NullPointer`), a K = 4
+//!   zero sample size, an unknown version (`BadMessage`), no message (`MissingMessage`), a K = 4
 //!   message (`ShapeMismatch`), weights summing to 1.1 (`Weights`).
 //!
 //! Crafted messages are valid encodings whose bytes are then overwritten, with the trailing
@@ -223,6 +223,7 @@ fn local_fit(x: &[f64], seed: u64) -> Est {
         n_init: 3,
         kmeans_iter: 10,
         penalized: true,
+        ..GmmFitOptions::default()
     };
     let mut e = Est {
         w: vec![0.0; K],
@@ -241,7 +242,7 @@ fn local_fit(x: &[f64], seed: u64) -> Est {
         &mut e.mu,
         &mut e.cov,
         None,
-        None,
+        gmm::GmmFitOutputs::default(),
         &mut work,
     )
     .expect("local fit");
@@ -556,7 +557,7 @@ fn malformed(attack: Attack, j: usize, rng: &mut Rng, fit: &Est) -> (Option<Vec<
                 msg[mean_at(1, 1) + 6] ^= 0x10;
                 Status::BadMessage
             }
-            3 => return (None, Status::NullPointer),
+            3 => return (None, Status::MissingMessage),
             4 => {
                 // A valid message of a K = 4 mixture: the first four components, renormalized.
                 let s: f64 = fit.w[..4].iter().sum();
@@ -1133,7 +1134,7 @@ fn crafted_bytes_match_the_wire_format() {
             let (msg, status) = malformed(attack, j, &mut rng, fit);
             match msg {
                 Some(msg) => assert_eq!(decode(&msg), Err(status), "{attack:?} {j}"),
-                None => assert_eq!(status, Status::NullPointer),
+                None => assert_eq!(status, Status::MissingMessage),
             }
         }
     }

@@ -262,48 +262,20 @@ fn l2_matches_the_reference_values_in_2d() {
 fn l2_reference_values_through_the_c_abi() {
     let (f, g) = design_2d();
     let k = MK_COV_FULL;
-    let len = mk_l2_distance_sq_work_len(2, k, k);
+    let len = l2_len(2, k, k);
     assert_eq!(
         len,
         l2_distance_sq_work_len(2, CovKind::Full, CovKind::Full).unwrap()
     );
     let mut work = vec![0.0; len];
     let (mut sq, mut dist) = (f64::NAN, f64::NAN);
+    let fd = MkMixture::over(2, 2, k, &f.w, &f.mu, &f.cov);
+    let gd = MkMixture::over(1, 2, k, &g.w, &g.mu, &g.cov);
     // SAFETY: every pointer is valid for the documented length.
     let (s1, s2) = unsafe {
         (
-            mk_l2_distance_sq(
-                f.w.as_ptr(),
-                f.mu.as_ptr(),
-                f.cov.as_ptr(),
-                2,
-                k,
-                g.w.as_ptr(),
-                g.mu.as_ptr(),
-                g.cov.as_ptr(),
-                1,
-                k,
-                2,
-                work.as_mut_ptr(),
-                len,
-                &mut sq,
-            ),
-            mk_l2_distance(
-                f.w.as_ptr(),
-                f.mu.as_ptr(),
-                f.cov.as_ptr(),
-                2,
-                k,
-                g.w.as_ptr(),
-                g.mu.as_ptr(),
-                g.cov.as_ptr(),
-                1,
-                k,
-                2,
-                work.as_mut_ptr(),
-                len,
-                &mut dist,
-            ),
+            mk_l2_distance_sq(&fd, &gd, &mut sq, work.as_mut_ptr(), len),
+            mk_l2_distance(&fd, &gd, &mut dist, work.as_mut_ptr(), len),
         )
     };
     assert_eq!((s1, s2), (0, 0));
@@ -968,22 +940,47 @@ fn bad_weights(w: &mut [f64], case: usize) {
 
 // --- mk_l2_distance_sq and mk_l2_distance ---------------------------------------------------
 
-type L2Fn = unsafe extern "C" fn(
-    *const f64,
-    *const f64,
-    *const f64,
-    usize,
-    i32,
-    *const f64,
-    *const f64,
-    *const f64,
-    usize,
-    i32,
-    usize,
-    *mut f64,
-    usize,
-    *mut f64,
-) -> i32;
+type L2Fn =
+    unsafe extern "C" fn(*const MkMixture, *const MkMixture, *mut f64, *mut f64, usize) -> i32;
+
+/// `mk_l2_distance_sq_work_len` for two mixtures of dimension d and the given kinds.
+fn l2_len(d: usize, f_kind: i32, g_kind: i32) -> usize {
+    let (f, g) = (
+        MkMixture::shape(1, d, f_kind),
+        MkMixture::shape(1, d, g_kind),
+    );
+    // SAFETY: valid shape-only descriptors.
+    unsafe { mk_l2_distance_sq_work_len(&f, &g) }
+}
+
+/// `mk_l2_pairwise_work_len` for m mixtures of shape (K, d, kind).
+fn pairwise_len(m: usize, k: usize, d: usize, kind: i32) -> usize {
+    // SAFETY: a valid shape-only descriptor.
+    unsafe { mk_l2_pairwise_work_len(&MkMixture::shape(k, d, kind), m) }
+}
+
+/// A Gaussian descriptor over slices (NULL where `null`).
+fn gaussian(d: usize, kind: i32, mean: *const f64, cov: *const f64) -> MkGaussian {
+    MkGaussian {
+        d,
+        cov_kind: kind,
+        mean,
+        cov,
+    }
+}
+
+/// `mk_kl_gaussian_work_len` for two Gaussians of dimension d and one kind.
+fn kl_len(d: usize, kind: i32) -> usize {
+    let g = gaussian(d, kind, ptr::null(), ptr::null());
+    // SAFETY: valid descriptors (their arrays are not read).
+    unsafe { mk_kl_gaussian_work_len(&g, &g) }
+}
+
+/// `mk_moment_match_work_len` for a mixture of dimension d and the given kind.
+fn mm_len(d: usize, kind: i32) -> usize {
+    // SAFETY: a valid shape-only descriptor.
+    unsafe { mk_moment_match_work_len(&MkMixture::shape(1, d, kind)) }
+}
 
 #[derive(Clone)]
 struct L2 {
@@ -995,6 +992,8 @@ struct L2 {
     f_kind: i32,
     g_kind: i32,
     d: usize,
+    /// G's dimension when it differs from F's.
+    g_d: Option<usize>,
     work: Vec<f64>,
     work_len: usize,
     out: f64,
@@ -1004,7 +1003,7 @@ struct L2 {
 impl L2 {
     fn new(function: L2Fn) -> L2 {
         let (f, g) = design_2d();
-        let work_len = mk_l2_distance_sq_work_len(2, MK_COV_FULL, MK_COV_FULL);
+        let work_len = l2_len(2, MK_COV_FULL, MK_COV_FULL);
         L2 {
             function,
             f_k: f.k,
@@ -1014,6 +1013,7 @@ impl L2 {
             f_kind: MK_COV_FULL,
             g_kind: MK_COV_FULL,
             d: 2,
+            g_d: None,
             work: vec![0.0; work_len],
             work_len,
             out: 0.0,
@@ -1042,24 +1042,23 @@ impl Call for L2 {
         let out: *mut f64 = if n[7] { ptr::null_mut() } else { &mut self.out };
         // SAFETY: every non-null pointer is valid for the documented length (or the sizes are
         // rejected before anything is read).
-        unsafe {
-            (self.function)(
-                cptr(&self.f.w, n[0]),
-                cptr(&self.f.mu, n[1]),
-                cptr(&self.f.cov, n[2]),
-                self.f_k,
-                self.f_kind,
-                cptr(&self.g.w, n[3]),
-                cptr(&self.g.mu, n[4]),
-                cptr(&self.g.cov, n[5]),
-                self.g_k,
-                self.g_kind,
-                self.d,
-                cptr_mut(&mut self.work, n[6]),
-                self.work_len,
-                out,
-            )
-        }
+        let f = MkMixture {
+            k: self.f_k,
+            d: self.d,
+            cov_kind: self.f_kind,
+            weights: cptr(&self.f.w, n[0]),
+            means: cptr(&self.f.mu, n[1]),
+            covs: cptr(&self.f.cov, n[2]),
+        };
+        let g = MkMixture {
+            k: self.g_k,
+            d: self.g_d.unwrap_or(self.d),
+            cov_kind: self.g_kind,
+            weights: cptr(&self.g.w, n[3]),
+            means: cptr(&self.g.mu, n[4]),
+            covs: cptr(&self.g.cov, n[5]),
+        };
+        unsafe { (self.function)(&f, &g, out, cptr_mut(&mut self.work, n[6]), self.work_len) }
     }
     fn outputs(&self) -> Vec<u64> {
         vec![self.out.to_bits()]
@@ -1079,6 +1078,9 @@ fn l2_distance_rejects_bad_input_through_the_c_abi() {
         assert_rejects(&valid, Status::ZeroSize, "f_k = 0", |c| c.f_k = 0);
         assert_rejects(&valid, Status::ZeroSize, "g_k = 0", |c| c.g_k = 0);
         assert_rejects(&valid, Status::ZeroSize, "d = 0", |c| c.d = 0);
+        assert_rejects(&valid, Status::ShapeMismatch, "g->d != f->d", |c| {
+            c.g_d = Some(3)
+        });
         assert_rejects(&valid, Status::SizeOverflow, "f_k*d", |c| c.f_k = HUGE);
         assert_rejects(&valid, Status::SizeOverflow, "g_k*d", |c| c.g_k = HUGE);
         assert_rejects(&valid, Status::SizeOverflow, "d*d", |c| c.d = HUGE);
@@ -1162,7 +1164,7 @@ impl Pairwise {
         } else {
             MK_COV_DIAG
         };
-        let work_len = mk_l2_pairwise_work_len(m, k, d, code);
+        let work_len = pairwise_len(m, k, d, code);
         Pairwise {
             mixes,
             m,
@@ -1188,15 +1190,18 @@ impl Call for Pairwise {
         let n = self.nulls;
         // SAFETY: every non-null pointer is valid for the documented length (or the sizes are
         // rejected before anything is read).
+        let mixtures = MkMixture {
+            k: self.k,
+            d: self.d,
+            cov_kind: self.kind,
+            weights: cptr(&w, n[0]),
+            means: cptr(&mu, n[1]),
+            covs: cptr(&cov, n[2]),
+        };
         unsafe {
             mk_l2_pairwise(
-                cptr(&w, n[0]),
-                cptr(&mu, n[1]),
-                cptr(&cov, n[2]),
+                &mixtures,
                 self.m,
-                self.k,
-                self.d,
-                self.kind,
                 cptr_mut(&mut self.out, n[3]),
                 cptr_mut(&mut self.work, n[4]),
                 self.work_len,
@@ -1275,6 +1280,8 @@ struct Kl {
     cov1: Vec<f64>,
     d: usize,
     kind: i32,
+    /// Q's kind when it differs from P's.
+    q_kind: Option<i32>,
     work: Vec<f64>,
     work_len: usize,
     out: f64,
@@ -1283,7 +1290,7 @@ struct Kl {
 
 impl Kl {
     fn new() -> Kl {
-        let work_len = mk_kl_gaussian_work_len(2, MK_COV_FULL);
+        let work_len = kl_len(2, MK_COV_FULL);
         Kl {
             mean0: vec![0.0, 0.0],
             cov0: vec![1.0, 0.3, 0.3, 2.0],
@@ -1291,6 +1298,7 @@ impl Kl {
             cov1: vec![1.2, 0.1, 0.1, 1.0],
             d: 2,
             kind: MK_COV_FULL,
+            q_kind: None,
             work: vec![0.0; work_len],
             work_len,
             out: 0.0,
@@ -1310,19 +1318,19 @@ impl Call for Kl {
         let out: *mut f64 = if n[5] { ptr::null_mut() } else { &mut self.out };
         // SAFETY: every non-null pointer is valid for the documented length (or the sizes are
         // rejected before anything is read).
-        unsafe {
-            mk_kl_gaussian(
-                cptr(&self.mean0, n[0]),
-                cptr(&self.cov0, n[1]),
-                cptr(&self.mean1, n[2]),
-                cptr(&self.cov1, n[3]),
-                self.d,
-                self.kind,
-                cptr_mut(&mut self.work, n[4]),
-                self.work_len,
-                out,
-            )
-        }
+        let p = gaussian(
+            self.d,
+            self.kind,
+            cptr(&self.mean0, n[0]),
+            cptr(&self.cov0, n[1]),
+        );
+        let q = gaussian(
+            self.d,
+            self.q_kind.unwrap_or(self.kind),
+            cptr(&self.mean1, n[2]),
+            cptr(&self.cov1, n[3]),
+        );
+        unsafe { mk_kl_gaussian(&p, &q, out, cptr_mut(&mut self.work, n[4]), self.work_len) }
     }
     fn outputs(&self) -> Vec<u64> {
         vec![self.out.to_bits()]
@@ -1346,6 +1354,9 @@ fn kl_gaussian_rejects_bad_input_through_the_c_abi() {
         c.work_len -= 1
     });
     assert_rejects(&valid, Status::BadParameter, "kind", |c| c.kind = 7);
+    assert_rejects(&valid, Status::ShapeMismatch, "kinds differ", |c| {
+        c.q_kind = Some(MK_COV_DIAG)
+    });
     assert_rejects_non_finite(&valid, "mean0", |c| &mut c.mean0);
     assert_rejects_non_finite(&valid, "cov0", |c| &mut c.cov0);
     assert_rejects_non_finite(&valid, "mean1", |c| &mut c.mean1);
@@ -1363,7 +1374,7 @@ fn kl_gaussian_rejects_bad_input_through_the_c_abi() {
     diag.kind = MK_COV_DIAG;
     diag.cov0 = vec![1.0, 2.0];
     diag.cov1 = vec![1.2, 1.0];
-    diag.work_len = mk_kl_gaussian_work_len(2, MK_COV_DIAG);
+    diag.work_len = kl_len(2, MK_COV_DIAG);
     assert_accepts(&diag, "mk_kl_gaussian, diagonal");
     assert_rejects(&diag, Status::NotSpd, "variance 0", |c| c.cov1[1] = 0.0);
     assert_rejects(&diag, Status::NotSpd, "variance < 0", |c| c.cov0[0] = -1.0);
@@ -1397,7 +1408,7 @@ struct Moments {
 impl Moments {
     fn new() -> Moments {
         let (f, _) = design_2d();
-        let work_len = mk_moment_match_work_len(2, MK_COV_FULL);
+        let work_len = mm_len(2, MK_COV_FULL);
         Moments {
             m: f.k,
             d: 2,
@@ -1424,14 +1435,17 @@ impl Call for Moments {
         let n = self.nulls;
         // SAFETY: every non-null pointer is valid for the documented length (or the sizes are
         // rejected before anything is read).
+        let mix = MkMixture {
+            k: self.m,
+            d: self.d,
+            cov_kind: self.kind,
+            weights: cptr(&self.mix.w, n[0]),
+            means: cptr(&self.mix.mu, n[1]),
+            covs: cptr(&self.mix.cov, n[2]),
+        };
         unsafe {
             mk_moment_match(
-                cptr(&self.mix.w, n[0]),
-                cptr(&self.mix.mu, n[1]),
-                cptr(&self.mix.cov, n[2]),
-                self.m,
-                self.d,
-                self.kind,
+                &mix,
                 cptr_mut(&mut self.mean_out, n[3]),
                 cptr_mut(&mut self.cov_out, n[4]),
                 cptr_mut(&mut self.work, n[5]),
@@ -1497,59 +1511,50 @@ fn work_length_queries_report_zero_on_bad_sizes() {
     for d in [1usize, 2, 7, 50] {
         for (code, kind) in [(MK_COV_FULL, CovKind::Full), (MK_COV_DIAG, CovKind::Diag)] {
             assert_eq!(
-                mk_l2_distance_sq_work_len(d, code, MK_COV_DIAG),
+                l2_len(d, code, MK_COV_DIAG),
                 l2_distance_sq_work_len(d, kind, CovKind::Diag).unwrap()
             );
             assert_eq!(
-                mk_l2_pairwise_work_len(20, 5, d, code),
+                pairwise_len(20, 5, d, code),
                 l2_pairwise_work_len(20, 5, d, kind).unwrap()
             );
-            assert_eq!(
-                mk_kl_gaussian_work_len(d, code),
-                kl_gaussian_work_len(d, kind).unwrap()
-            );
-            assert_eq!(
-                mk_moment_match_work_len(d, code),
-                moment_match_work_len(d, kind).unwrap()
-            );
+            assert_eq!(kl_len(d, code), kl_gaussian_work_len(d, kind).unwrap());
+            assert_eq!(mm_len(d, code), moment_match_work_len(d, kind).unwrap());
         }
     }
     // The documented formulas, at d = 10, m = 20, K = 5.
     let (full, diag) = (MK_COV_FULL, MK_COV_DIAG);
-    assert_eq!(mk_l2_distance_sq_work_len(10, full, diag), 8 * (55 + 10));
-    assert_eq!(mk_l2_distance_sq_work_len(10, diag, diag), 16 * 10);
+    assert_eq!(l2_len(10, full, diag), 8 * (55 + 10));
+    assert_eq!(l2_len(10, diag, diag), 16 * 10);
     assert_eq!(
-        mk_l2_pairwise_work_len(20, 5, 10, full),
+        pairwise_len(20, 5, 10, full),
         210 + 13 * 100 + 8 * (110 + 20) + 55
     );
-    assert_eq!(
-        mk_l2_pairwise_work_len(20, 5, 10, diag),
-        210 + 13 * 100 + 24 * 10
-    );
+    assert_eq!(pairwise_len(20, 5, 10, diag), 210 + 13 * 100 + 24 * 10);
     // 2 d^2 + d p + d, p = d rounded up to a multiple of 4 (12 for d = 10 and d = 12).
-    assert_eq!(mk_kl_gaussian_work_len(10, full), 2 * 100 + 10 * 12 + 10);
-    assert_eq!(mk_kl_gaussian_work_len(12, full), 2 * 144 + 12 * 12 + 12);
-    assert_eq!(mk_kl_gaussian_work_len(10, diag), 3 * 10);
-    assert_eq!(mk_moment_match_work_len(10, full), 2 * 10 + 100);
-    assert_eq!(mk_moment_match_work_len(10, diag), 3 * 10);
+    assert_eq!(kl_len(10, full), 2 * 100 + 10 * 12 + 10);
+    assert_eq!(kl_len(12, full), 2 * 144 + 12 * 12 + 12);
+    assert_eq!(kl_len(10, diag), 3 * 10);
+    assert_eq!(mm_len(10, full), 2 * 10 + 100);
+    assert_eq!(mm_len(10, diag), 3 * 10);
 
     let (f, x) = (MK_COV_FULL, 5);
-    assert_eq!(mk_l2_distance_sq_work_len(0, f, f), 0);
-    assert_eq!(mk_l2_distance_sq_work_len(2, f, x), 0);
-    assert_eq!(mk_l2_distance_sq_work_len(2, x, f), 0);
-    assert_eq!(mk_l2_distance_sq_work_len(usize::MAX, f, f), 0);
-    assert_eq!(mk_l2_pairwise_work_len(0, 2, 2, f), 0);
-    assert_eq!(mk_l2_pairwise_work_len(2, 0, 2, f), 0);
-    assert_eq!(mk_l2_pairwise_work_len(2, 2, 0, f), 0);
-    assert_eq!(mk_l2_pairwise_work_len(2, 2, 2, x), 0);
-    assert_eq!(mk_l2_pairwise_work_len(HUGE, 2, 2, f), 0);
-    assert_eq!(mk_l2_pairwise_work_len(1 << 33, 1, 1, MK_COV_DIAG), 0);
-    assert_eq!(mk_l2_pairwise_work_len(2, 2, usize::MAX, MK_COV_DIAG), 0);
-    assert_eq!(mk_kl_gaussian_work_len(0, f), 0);
-    assert_eq!(mk_kl_gaussian_work_len(2, x), 0);
-    assert_eq!(mk_kl_gaussian_work_len(1 << 32, f), 0);
-    assert_eq!(mk_kl_gaussian_work_len(usize::MAX, MK_COV_DIAG), 0);
-    assert_eq!(mk_moment_match_work_len(0, f), 0);
-    assert_eq!(mk_moment_match_work_len(2, x), 0);
-    assert_eq!(mk_moment_match_work_len(1 << 32, f), 0);
+    assert_eq!(l2_len(0, f, f), 0);
+    assert_eq!(l2_len(2, f, x), 0);
+    assert_eq!(l2_len(2, x, f), 0);
+    assert_eq!(l2_len(usize::MAX, f, f), 0);
+    assert_eq!(pairwise_len(0, 2, 2, f), 0);
+    assert_eq!(pairwise_len(2, 0, 2, f), 0);
+    assert_eq!(pairwise_len(2, 2, 0, f), 0);
+    assert_eq!(pairwise_len(2, 2, 2, x), 0);
+    assert_eq!(pairwise_len(HUGE, 2, 2, f), 0);
+    assert_eq!(pairwise_len(1 << 33, 1, 1, MK_COV_DIAG), 0);
+    assert_eq!(pairwise_len(2, 2, usize::MAX, MK_COV_DIAG), 0);
+    assert_eq!(kl_len(0, f), 0);
+    assert_eq!(kl_len(2, x), 0);
+    assert_eq!(kl_len(1 << 32, f), 0);
+    assert_eq!(kl_len(usize::MAX, MK_COV_DIAG), 0);
+    assert_eq!(mm_len(0, f), 0);
+    assert_eq!(mm_len(2, x), 0);
+    assert_eq!(mm_len(1 << 32, f), 0);
 }

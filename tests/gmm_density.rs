@@ -702,6 +702,32 @@ fn bitwise_all(values: &[f64], v: f64) -> bool {
     values.iter().all(|x| x.to_bits() == v.to_bits())
 }
 
+/// `mk_gmm_log_density_work_len` for n samples and a mixture of shape (K, d, kind).
+fn dens_len(n: usize, k: usize, d: usize, kind: i32) -> usize {
+    // SAFETY: a valid shape-only descriptor.
+    unsafe { mk_gmm_log_density_work_len(n, d, &MkMixture::shape(k, d, kind)) }
+}
+
+/// `mk_gmm_simulate_work_len` for a mixture of shape (K, d, kind) and n samples.
+fn sim_len(k: usize, d: usize, kind: i32, n: usize) -> usize {
+    // SAFETY: a valid shape-only descriptor.
+    unsafe { mk_gmm_simulate_work_len(&MkMixture::shape(k, d, kind), n) }
+}
+
+impl Case {
+    /// The case's mixture descriptor.
+    fn mixture(&self) -> MkMixture {
+        MkMixture::over(
+            self.k,
+            self.d,
+            self.kind,
+            &self.weights,
+            &self.means,
+            &self.covs,
+        )
+    }
+}
+
 /// A valid small problem in C form: K = 2, d = 2, n = 5.
 #[derive(Clone)]
 struct Case {
@@ -727,14 +753,14 @@ impl Case {
             kind: MK_COV_FULL,
             x: vec![0.1, 0.2, 1.5, -0.5, -1.0, 3.0, 2.0, -1.0, 0.7, 0.7],
             n: 5,
-            work_len: mk_gmm_log_density_work_len(2, 2, MK_COV_FULL),
+            work_len: dens_len(5, 2, 2, MK_COV_FULL),
         }
     }
     fn diag() -> Case {
         Case {
             covs: vec![1.0, 2.0, 0.5, 0.5],
             kind: MK_COV_DIAG,
-            work_len: mk_gmm_log_density_work_len(2, 2, MK_COV_DIAG),
+            work_len: dens_len(5, 2, 2, MK_COV_DIAG),
             ..Case::full()
         }
     }
@@ -825,28 +851,35 @@ fn call(f: Func, case: &Case, null: Null, work_fill: f64) -> (i32, Outputs) {
     } else {
         work.as_mut_ptr()
     };
-    let (kk, d, kind, wl) = (case.k, case.d, case.kind, case.work_len);
+    let (d, wl) = (case.d, case.work_len);
+    let mix = MkMixture {
+        k: case.k,
+        d,
+        cov_kind: case.kind,
+        weights: w,
+        means: m,
+        covs: c,
+    };
+    let mix = &mix;
     // SAFETY: every pointer is valid for the lengths the functions read: the buffers hold
     // the stated counts for every valid size, and the overflowing sizes are rejected before
     // any slice is formed.
     let status = unsafe {
         match f {
-            Func::LogDensity => mk_gmm_log_density(w, m, c, kk, d, kind, x, n, out, wk, wl),
-            Func::LogLikelihood => {
-                mk_gmm_log_likelihood(w, m, c, kk, d, kind, x, n, out, &mut o.extra, wk, wl)
-            }
+            Func::LogDensity => mk_gmm_log_density(x, n, d, mix, out, wk, wl),
+            Func::LogLikelihood => mk_gmm_log_likelihood(x, n, d, mix, out, &mut o.extra, wk, wl),
             Func::Responsibilities => {
-                mk_gmm_responsibilities(w, m, c, kk, d, kind, x, n, out, &mut o.extra, wk, wl)
+                mk_gmm_responsibilities(x, n, d, mix, out, &mut o.extra, wk, wl)
             }
-            Func::HardLabels => mk_gmm_hard_labels(w, m, c, kk, d, kind, x, n, labels, wk, wl),
-            Func::Bic => mk_gmm_bic(w, m, c, kk, d, kind, x, n, out, wk, wl),
+            Func::HardLabels => mk_gmm_hard_labels(x, n, d, mix, labels, wk, wl),
+            Func::Bic => mk_gmm_bic(x, n, d, mix, out, wk, wl),
             Func::Simulate => {
                 let lab = if null == Null::Out {
                     ptr::null_mut()
                 } else {
                     o.labels.as_mut_ptr()
                 };
-                mk_gmm_simulate(5, w, m, c, kk, d, kind, n, out, lab, wk, wl)
+                mk_gmm_simulate(mix, n, 5, out, lab, wk, wl)
             }
         }
     };
@@ -897,14 +930,10 @@ fn valid_calls_succeed_and_agree_with_the_safe_api() {
         // SAFETY: valid buffers of the documented lengths; mean_out may be NULL.
         let status = unsafe {
             mk_gmm_log_likelihood(
-                case.weights.as_ptr(),
-                case.means.as_ptr(),
-                case.covs.as_ptr(),
-                case.k,
-                case.d,
-                case.kind,
                 case.x.as_ptr(),
                 case.n,
+                case.d,
+                &case.mixture(),
                 &mut total,
                 ptr::null_mut(),
                 work.as_mut_ptr(),
@@ -919,14 +948,10 @@ fn valid_calls_succeed_and_agree_with_the_safe_api() {
         unsafe {
             assert_eq!(
                 mk_gmm_responsibilities(
-                    case.weights.as_ptr(),
-                    case.means.as_ptr(),
-                    case.covs.as_ptr(),
-                    case.k,
-                    case.d,
-                    case.kind,
                     case.x.as_ptr(),
                     case.n,
+                    case.d,
+                    &case.mixture(),
                     resp.as_mut_ptr(),
                     ptr::null_mut(),
                     work.as_mut_ptr(),
@@ -936,18 +961,13 @@ fn valid_calls_succeed_and_agree_with_the_safe_api() {
             );
             assert_eq!(
                 mk_gmm_simulate(
-                    5,
-                    case.weights.as_ptr(),
-                    case.means.as_ptr(),
-                    case.covs.as_ptr(),
-                    case.k,
-                    case.d,
-                    case.kind,
+                    &case.mixture(),
                     case.n,
+                    5,
                     x.as_mut_ptr(),
                     ptr::null_mut(),
                     work.as_mut_ptr(),
-                    mk_gmm_simulate_work_len(case.k, case.d, case.kind),
+                    sim_len(case.k, case.d, case.kind, case.n),
                 ),
                 0
             );
@@ -981,14 +1001,9 @@ fn null_pointers_are_rejected() {
         // SAFETY: valid buffers; x_out NULL is rejected before anything is read or written.
         let status = unsafe {
             mk_gmm_simulate(
-                5,
-                case.weights.as_ptr(),
-                case.means.as_ptr(),
-                case.covs.as_ptr(),
-                case.k,
-                case.d,
-                case.kind,
+                &case.mixture(),
                 case.n,
+                5,
                 ptr::null_mut(),
                 ptr::null_mut(),
                 work.as_mut_ptr(),
@@ -1040,16 +1055,18 @@ fn zero_and_overflowing_sizes_are_rejected() {
         Null::None,
         Status::SizeOverflow,
     );
-    // Work lengths: 0 on zero sizes, overflow and unknown kinds.
-    let queries: [extern "C" fn(usize, usize, i32) -> usize; 6] = [
+    // Work lengths: 0 on zero sizes, overflow, unknown kinds and disagreeing dimensions.
+    type Query = unsafe extern "C" fn(usize, usize, *const MkMixture) -> usize;
+    let queries: [Query; 5] = [
         mk_gmm_log_density_work_len,
         mk_gmm_log_likelihood_work_len,
         mk_gmm_responsibilities_work_len,
         mk_gmm_hard_labels_work_len,
         mk_gmm_bic_work_len,
-        mk_gmm_simulate_work_len,
     ];
     for q in queries {
+        // SAFETY (every call): valid shape-only descriptors or NULL.
+        let q = |k: usize, d: usize, kind: i32| unsafe { q(7, d, &MkMixture::shape(k, d, kind)) };
         assert!(q(3, 4, MK_COV_FULL) > 0 && q(3, 4, MK_COV_DIAG) > 0);
         assert!(q(3, 4, MK_COV_FULL) > q(3, 4, MK_COV_DIAG));
         assert_eq!(q(0, 4, MK_COV_FULL), 0);
@@ -1060,8 +1077,16 @@ fn zero_and_overflowing_sizes_are_rejected() {
         assert_eq!(q(3, 4, 2), 0);
         assert_eq!(q(3, 4, -1), 0);
     }
+    // SAFETY: as above.
+    unsafe {
+        let shape = MkMixture::shape(3, 4, MK_COV_FULL);
+        assert_eq!(mk_gmm_log_density_work_len(0, 4, &shape), 0, "n = 0");
+        assert_eq!(mk_gmm_log_density_work_len(7, 5, &shape), 0, "d != mix->d");
+        assert_eq!(mk_gmm_log_density_work_len(7, 4, ptr::null()), 0, "NULL");
+        assert_eq!(mk_gmm_simulate_work_len(&shape, 0), 0, "n = 0");
+    }
     assert_eq!(
-        mk_gmm_log_density_work_len(3, 4, MK_COV_FULL),
+        dens_len(7, 3, 4, MK_COV_FULL),
         density_work_len(3, 4, CovKind::Full).unwrap()
     );
     assert_eq!(
@@ -1072,10 +1097,7 @@ fn zero_and_overflowing_sizes_are_rejected() {
         density_work_len(3, 4, CovKind::Diag).unwrap(),
         3 * (8 + 4 + 65) + 128 + 128
     );
-    assert_eq!(
-        mk_gmm_simulate_work_len(3, 4, MK_COV_FULL),
-        3 * (8 + 16 + 1)
-    );
+    assert_eq!(sim_len(3, 4, MK_COV_FULL, 7), 3 * (8 + 16 + 1));
 }
 
 #[test]
@@ -1083,7 +1105,7 @@ fn short_workspaces_are_rejected() {
     for case in [Case::full(), Case::diag()] {
         for f in ALL {
             let need = match f {
-                Func::Simulate => mk_gmm_simulate_work_len(case.k, case.d, case.kind),
+                Func::Simulate => sim_len(case.k, case.d, case.kind, case.n),
                 _ => case.work_len,
             };
             let short = Case {

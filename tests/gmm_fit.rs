@@ -1,7 +1,7 @@
 //! The local EM fit: scikit-learn's GaussianMixture as an independent oracle, EM's monotone
 //! log-likelihood, recovery at the sqrt(n) rate, degenerate components handled.
 
-use mixkern::gmm::{self, CovKind, GmmFitOptions, GmmInit, Mixture};
+use mixkern::gmm::{self, CovKind, GmmFitOptions, GmmFitOutputs, GmmInit, Mixture};
 use mixkern::Status;
 
 /// One case of tests/data/sklearn_gmm_reference.txt (see the script beside it).
@@ -103,11 +103,6 @@ fn fit(
         (vec![0.0; k], vec![0.0; k * d], vec![0.0; k * cov_len]);
     let mut trace = vec![f64::NAN; opts.max_iter];
     let mut work = vec![0.0; gmm::gmm_fit_work_len(n, k, d, opts.kind).unwrap()];
-    let trace_arg = if opts.n_init == 1 {
-        Some(&mut trace[..])
-    } else {
-        None
-    };
     let report = gmm::gmm_fit(
         x,
         n,
@@ -119,7 +114,10 @@ fn fit(
         &mut means,
         &mut covs,
         None,
-        trace_arg,
+        GmmFitOutputs {
+            trace: Some(&mut trace[..]),
+            ..Default::default()
+        },
         &mut work,
     )?;
     trace.truncate(report.iterations);
@@ -384,7 +382,10 @@ fn integer_sample_weights_act_as_copies() {
         &mut m,
         &mut c,
         Some(&weights),
-        Some(&mut trace),
+        GmmFitOutputs {
+            trace: Some(&mut trace),
+            ..Default::default()
+        },
         &mut work,
     )
     .unwrap();

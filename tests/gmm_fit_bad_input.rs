@@ -10,6 +10,17 @@ const N: usize = 60;
 const D: usize = 2;
 const K: usize = 2;
 
+/// Which start a call gives.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Start {
+    /// `init_weights`, `init_means` and `init_covs`.
+    Params,
+    /// No start: k-means++.
+    KMeans,
+    /// `init_resp`.
+    Resp,
+}
+
 /// Every argument of one call, valid unless a test perturbs it.
 #[derive(Clone)]
 struct Call {
@@ -17,7 +28,10 @@ struct Call {
     n: usize,
     d: usize,
     k: usize,
+    cov_kind: i32,
+    fit_d: usize,
     options: MkGmmFitOptions,
+    start: Start,
     init_weights: Vec<f64>,
     init_means: Vec<f64>,
     init_covs: Vec<f64>,
@@ -48,14 +62,24 @@ impl Call {
             })
             .collect();
         let mut options = mk_gmm_fit_options_default();
-        options.init = MK_GMM_INIT_PARAMS;
         options.max_iter = 5;
+        let shape = MkMixtureOut {
+            k: K,
+            d: D,
+            cov_kind: MK_COV_FULL,
+            weights: null_mut(),
+            means: null_mut(),
+            covs: null_mut(),
+        };
         Call {
             x,
             n: N,
             d: D,
             k: K,
+            cov_kind: MK_COV_FULL,
+            fit_d: D,
             options,
+            start: Start::Params,
             init_weights: vec![0.5, 0.5],
             init_means: vec![0.5, 0.5, 4.0, 4.0],
             init_covs: vec![1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0],
@@ -64,7 +88,8 @@ impl Call {
                 .collect(),
             sample_weights: None,
             trace: false,
-            work_len: mk_gmm_fit_work_len(N, K, D, MK_COV_FULL),
+            // SAFETY: the descriptor is valid (its arrays are not read).
+            work_len: unsafe { mk_gmm_fit_work_len(N, D, &shape) },
             nulls: vec![],
         }
     }
@@ -103,10 +128,32 @@ impl Call {
                 p
             }
         };
+        let mut options = self.options;
+        if self.start == Start::Params {
+            options.init_weights = self.ptr("init_weights", self.init_weights.as_ptr());
+            options.init_means = self.ptr("init_means", self.init_means.as_ptr());
+            options.init_covs = self.ptr("init_covs", self.init_covs.as_ptr());
+        }
+        if self.start == Start::Resp {
+            options.init_resp = self.ptr("init_resp", self.init_resp.as_ptr());
+        }
         let options: *const MkGmmFitOptions = if self.nulls.contains(&"options") {
             null()
         } else {
-            &self.options
+            &options
+        };
+        let fit = MkMixtureOut {
+            k: self.k,
+            d: self.fit_d,
+            cov_kind: self.cov_kind,
+            weights: mut_ptr("weights_out", out.weights.as_mut_ptr()),
+            means: mut_ptr("means_out", out.means.as_mut_ptr()),
+            covs: mut_ptr("covs_out", out.covs.as_mut_ptr()),
+        };
+        let fit: *const MkMixtureOut = if self.nulls.contains(&"fit") {
+            null()
+        } else {
+            &fit
         };
         let report: *mut MkGmmFitReport = if self.nulls.contains(&"report") {
             null_mut()
@@ -121,16 +168,11 @@ impl Call {
                 self.ptr("x", self.x.as_ptr()),
                 self.n,
                 self.d,
-                self.k,
-                options,
-                self.ptr("init_weights", self.init_weights.as_ptr()),
-                self.ptr("init_means", self.init_means.as_ptr()),
-                self.ptr("init_covs", self.init_covs.as_ptr()),
-                self.ptr("init_resp", self.init_resp.as_ptr()),
                 sw,
-                mut_ptr("weights_out", out.weights.as_mut_ptr()),
-                mut_ptr("means_out", out.means.as_mut_ptr()),
-                mut_ptr("covs_out", out.covs.as_mut_ptr()),
+                options,
+                fit,
+                null_mut(),
+                null_mut(),
                 if self.trace {
                     out.trace.as_mut_ptr()
                 } else {
@@ -170,15 +212,11 @@ fn assert_rejects(call: &Call, expected: Status, what: &str) {
 
 #[test]
 fn a_valid_call_succeeds_from_each_start() {
-    for init in [
-        MK_GMM_INIT_PARAMS,
-        MK_GMM_INIT_KMEANSPP,
-        MK_GMM_INIT_RESPONSIBILITIES,
-    ] {
+    for start in [Start::Params, Start::KMeans, Start::Resp] {
         let mut c = Call::valid();
-        c.options.init = init;
+        c.start = start;
         let (status, out) = c.run();
-        assert_eq!(status, 0, "init {init}");
+        assert_eq!(status, 0, "start {start:?}");
         assert!((out.weights[0] + out.weights[1] - 1.0).abs() < 1e-12);
         assert!(out.report.log_likelihood.is_finite() && out.report.iterations >= 1);
         assert!(
@@ -195,33 +233,17 @@ fn null_pointers() {
     for name in [
         "x",
         "options",
+        "fit",
         "weights_out",
         "means_out",
         "covs_out",
         "work",
         "report",
-        "init_weights",
-        "init_means",
-        "init_covs",
     ] {
         let mut c = Call::valid();
         c.nulls.push(name);
         assert_rejects(&c, Status::NullPointer, name);
     }
-    let mut c = Call::valid();
-    c.options.init = MK_GMM_INIT_RESPONSIBILITIES;
-    c.nulls.push("init_resp");
-    assert_rejects(
-        &c,
-        Status::NullPointer,
-        "init_resp with MK_GMM_INIT_RESPONSIBILITIES",
-    );
-    // Start buffers that the chosen start does not use may be NULL.
-    let mut c = Call::valid();
-    c.options.init = MK_GMM_INIT_KMEANSPP;
-    c.nulls
-        .extend(["init_weights", "init_means", "init_covs", "init_resp"]);
-    assert_eq!(c.run().0, 0);
 }
 
 #[test]
@@ -230,11 +252,11 @@ fn sizes() {
     c.n = 0;
     assert_rejects(&c, Status::ZeroSize, "n = 0");
     let mut c = Call::valid();
-    c.options.init = MK_GMM_INIT_KMEANSPP;
-    c.d = 0;
+    c.start = Start::KMeans;
+    (c.d, c.fit_d) = (0, 0);
     assert_rejects(&c, Status::ZeroSize, "d = 0");
     let mut c = Call::valid();
-    c.options.init = MK_GMM_INIT_KMEANSPP;
+    c.start = Start::KMeans;
     c.k = 0;
     assert_rejects(&c, Status::ZeroSize, "k = 0");
     let mut c = Call::valid();
@@ -244,12 +266,33 @@ fn sizes() {
     c.work_len -= 1;
     assert_rejects(&c, Status::BufferTooShort, "work one short");
     let mut c = Call::valid();
-    c.options.init = MK_GMM_INIT_KMEANSPP;
+    c.start = Start::KMeans;
     c.n = 1;
-    assert_rejects(&c, Status::BadParameter, "n < K");
-    assert_eq!(mk_gmm_fit_work_len(0, K, D, MK_COV_FULL), 0);
-    assert_eq!(mk_gmm_fit_work_len(N, K, D, 7), 0);
-    assert_eq!(mk_gmm_fit_work_len(usize::MAX, 2, 2, MK_COV_FULL), 0);
+    assert_rejects(&c, Status::TooFewSamples, "n < K");
+    // Swapped sizes no longer compile into a wrong fit: d and the descriptor's d must agree.
+    let mut c = Call::valid();
+    c.start = Start::KMeans;
+    c.fit_d = 3;
+    assert_rejects(&c, Status::ShapeMismatch, "fit->d != d");
+    let shape = |k, d, cov_kind| MkMixtureOut {
+        k,
+        d,
+        cov_kind,
+        weights: null_mut(),
+        means: null_mut(),
+        covs: null_mut(),
+    };
+    // SAFETY (all calls): the descriptors are valid or NULL; their arrays are not read.
+    unsafe {
+        assert_eq!(mk_gmm_fit_work_len(0, D, &shape(K, D, MK_COV_FULL)), 0);
+        assert_eq!(mk_gmm_fit_work_len(N, D, &shape(K, D, 7)), 0);
+        assert_eq!(mk_gmm_fit_work_len(N, 3, &shape(K, D, MK_COV_FULL)), 0);
+        assert_eq!(mk_gmm_fit_work_len(N, D, null()), 0);
+        assert_eq!(
+            mk_gmm_fit_work_len(usize::MAX, 2, &shape(2, 2, MK_COV_FULL)),
+            0
+        );
+    }
 }
 
 #[test]
@@ -267,7 +310,7 @@ fn non_finite_samples_and_starts() {
     c.init_means[1] = f64::NAN;
     assert_rejects(&c, Status::NonFinite, "init mean");
     let mut c = Call::valid();
-    c.options.init = MK_GMM_INIT_RESPONSIBILITIES;
+    c.start = Start::Resp;
     c.init_resp[3] = f64::NAN;
     assert_rejects(&c, Status::NonFinite, "init resp");
     let mut c = Call::valid();
@@ -279,49 +322,76 @@ fn non_finite_samples_and_starts() {
 #[test]
 fn parameters_out_of_their_domain() {
     type Perturb = Box<dyn Fn(&mut Call)>;
-    let cases: Vec<(&str, Perturb)> = vec![
-        ("cov_kind 7", Box::new(|c| c.options.cov_kind = 7)),
-        ("init 9", Box::new(|c| c.options.init = 9)),
-        ("penalized 2", Box::new(|c| c.options.penalized = 2)),
-        ("reg_covar -1", Box::new(|c| c.options.reg_covar = -1.0)),
+    let cases: Vec<(&str, Status, Perturb)> = vec![
+        (
+            "cov_kind 7",
+            Status::BadParameter,
+            Box::new(|c| c.cov_kind = 7),
+        ),
+        (
+            "penalized 2",
+            Status::BadParameter,
+            Box::new(|c| c.options.penalized = 2),
+        ),
+        (
+            "reg_covar -1",
+            Status::BadParameter,
+            Box::new(|c| c.options.reg_covar = -1.0),
+        ),
         (
             "reg_covar NaN",
+            Status::BadParameter,
             Box::new(|c| c.options.reg_covar = f64::NAN),
         ),
-        ("tol -1", Box::new(|c| c.options.tol = -1.0)),
-        ("tol NaN", Box::new(|c| c.options.tol = f64::NAN)),
-        ("max_iter 0", Box::new(|c| c.options.max_iter = 0)),
-        ("n_init 0", Box::new(|c| c.options.n_init = 0)),
         (
-            "trace with n_init 2",
-            Box::new(|c| (c.options.n_init, c.trace) = (2, true)),
+            "tol -1",
+            Status::BadParameter,
+            Box::new(|c| c.options.tol = -1.0),
+        ),
+        (
+            "tol NaN",
+            Status::BadParameter,
+            Box::new(|c| c.options.tol = f64::NAN),
+        ),
+        (
+            "n_init 0",
+            Status::BadParameter,
+            Box::new(|c| c.options.n_init = 0),
+        ),
+        (
+            "responsibilities together with parameters",
+            Status::BadParameter,
+            Box::new(|c| {
+                c.options.init_resp = c.init_resp.as_ptr();
+            }),
         ),
         (
             "negative sample weight",
+            Status::SampleWeights,
             Box::new(|c| {
                 c.sample_weights = Some((0..N).map(|i| if i == 3 { -1.0 } else { 1.0 }).collect())
             }),
         ),
         (
             "zero sample weights",
+            Status::SampleWeights,
             Box::new(|c| c.sample_weights = Some(vec![0.0; N])),
         ),
         (
             "resp row not summing to 1",
-            Box::new(|c| (c.options.init, c.init_resp[0]) = (MK_GMM_INIT_RESPONSIBILITIES, 0.9)),
+            Status::Weights,
+            Box::new(|c| (c.start, c.init_resp[0]) = (Start::Resp, 0.9)),
         ),
         (
             "negative resp",
-            Box::new(|c| {
-                (c.options.init, c.init_resp[0], c.init_resp[1]) =
-                    (MK_GMM_INIT_RESPONSIBILITIES, 1.5, -0.5)
-            }),
+            Status::Weights,
+            Box::new(|c| (c.start, c.init_resp[0], c.init_resp[1]) = (Start::Resp, 1.5, -0.5)),
         ),
     ];
-    for (what, perturb) in cases {
+    for (what, status, perturb) in cases {
         let mut c = Call::valid();
         perturb(&mut c);
-        assert_rejects(&c, Status::BadParameter, what);
+        assert_rejects(&c, status, what);
     }
 }
 

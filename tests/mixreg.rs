@@ -829,7 +829,7 @@ fn bad_input_statuses_with_outputs_untouched() {
         ),
         (
             "m < k",
-            Status::BadParameter,
+            Status::TooFewSamples,
             run(&st[..st.len() / 20], 1, &good, MixRegInit::Random, 0),
         ),
         (
@@ -1137,7 +1137,7 @@ fn bad_input_statuses_with_outputs_untouched() {
     );
     assert_eq!(
         run_u(&x[..2], &y[..1], 1, &good, MixRegInit::Random, false),
-        Status::BadParameter
+        Status::TooFewSamples
     );
     assert_eq!(
         run_u(&x[..3], y, n, &good, MixRegInit::Random, false),
@@ -1205,8 +1205,8 @@ fn c_fits_equal_the_safe_api_and_reject_bad_arguments() {
     use mixkern::ffi::{
         mk_mixreg_fit, mk_mixreg_fit_grouped, mk_mixreg_fit_grouped_work_len,
         mk_mixreg_fit_work_len, mk_mixreg_node_statistics, mk_mixreg_node_stats_len,
-        mk_mixreg_options_default, MkMixRegOptions, MkMixRegReport, MK_MIXREG_INIT_RANDOM,
-        MK_NOISE_SHARED,
+        mk_mixreg_options_default, MkMixReg, MkMixRegOptions, MkMixRegOut, MkMixRegReport,
+        MK_MIXREG_INIT_RANDOM, MK_NOISE_SHARED,
     };
     let (k, d) = (3, 3);
     let thetas = separated_thetas(k, d, true);
@@ -1218,9 +1218,9 @@ fn c_fits_equal_the_safe_api_and_reject_bad_arguments() {
     let status = unsafe {
         mk_mixreg_node_statistics(
             data.x.as_ptr(),
-            data.y.as_ptr(),
             n,
             d,
+            data.y.as_ptr(),
             data.sizes.as_ptr(),
             m,
             1,
@@ -1231,8 +1231,6 @@ fn c_fits_equal_the_safe_api_and_reject_bad_arguments() {
     assert_eq!(c_stats, rust_stats);
 
     let mut options = mk_mixreg_options_default();
-    options.k = k;
-    options.intercept = 1;
     options.noise = MK_NOISE_SHARED;
     let opts = MixRegOptions {
         k,
@@ -1250,25 +1248,44 @@ fn c_fits_equal_the_safe_api_and_reject_bad_arguments() {
             vec![SENTINEL; rows * k],
         )
     };
-    let call = |grouped: bool, o: &MkMixRegOptions, work_len: usize, out: &mut Outs| -> i32 {
-        let mut work = vec![0.0; work_len];
+    let shape = |intercept: i32| MkMixRegOut {
+        k,
+        d,
+        intercept,
+        weights: std::ptr::null_mut(),
+        coefs: std::ptr::null_mut(),
+        sigma2: std::ptr::null_mut(),
+    };
+    /// One call: grouped or not, options, the output's intercept flag, an optional start.
+    struct Args<'a> {
+        grouped: bool,
+        options: *const MkMixRegOptions,
+        intercept: i32,
+        start: Option<&'a MkMixReg>,
+        work_len: usize,
+    }
+    let call = |a: Args, out: &mut Outs| -> i32 {
+        let mut work = vec![0.0; a.work_len];
         let mut report = std::mem::MaybeUninit::<MkMixRegReport>::uninit();
         let (w, c, s, post) = out;
-        // SAFETY: buffers of the documented lengths (work as declared); NULL start pointers
-        // are allowed for the node least-squares and random starts.
+        let fit = MkMixRegOut {
+            weights: w.as_mut_ptr(),
+            coefs: c.as_mut_ptr(),
+            sigma2: s.as_mut_ptr(),
+            ..shape(a.intercept)
+        };
+        let start = a.start.map_or(std::ptr::null(), |s| s as *const MkMixReg);
+        // SAFETY: buffers of the documented lengths (work as declared); a NULL start starts
+        // from options->init.
         unsafe {
-            if grouped {
+            if a.grouped {
                 mk_mixreg_fit_grouped(
                     c_stats.as_ptr(),
                     m,
                     d,
-                    o,
-                    std::ptr::null(),
-                    std::ptr::null(),
-                    std::ptr::null(),
-                    w.as_mut_ptr(),
-                    c.as_mut_ptr(),
-                    s.as_mut_ptr(),
+                    a.options,
+                    start,
+                    &fit,
                     post.as_mut_ptr(),
                     std::ptr::null_mut(),
                     work.as_mut_ptr(),
@@ -1278,16 +1295,12 @@ fn c_fits_equal_the_safe_api_and_reject_bad_arguments() {
             } else {
                 mk_mixreg_fit(
                     data.x.as_ptr(),
-                    data.y.as_ptr(),
                     n,
                     d,
-                    o,
-                    std::ptr::null(),
-                    std::ptr::null(),
-                    std::ptr::null(),
-                    w.as_mut_ptr(),
-                    c.as_mut_ptr(),
-                    s.as_mut_ptr(),
+                    data.y.as_ptr(),
+                    a.options,
+                    start,
+                    &fit,
                     post.as_mut_ptr(),
                     std::ptr::null_mut(),
                     work.as_mut_ptr(),
@@ -1299,9 +1312,18 @@ fn c_fits_equal_the_safe_api_and_reject_bad_arguments() {
     };
 
     // Grouped from the node least-squares start: bitwise the safe API's result.
-    let grouped_len = mk_mixreg_fit_grouped_work_len(m, k, d, 1);
+    // SAFETY (both): valid shape-only descriptors.
+    let grouped_len = unsafe { mk_mixreg_fit_grouped_work_len(m, d, &shape(1)) };
+    let ungrouped_len = unsafe { mk_mixreg_fit_work_len(n, d, &shape(1)) };
+    let grouped = |options: &MkMixRegOptions| Args {
+        grouped: true,
+        options,
+        intercept: 1,
+        start: None,
+        work_len: grouped_len,
+    };
     let mut c_out = outs(m);
-    assert_eq!(call(true, &options, grouped_len, &mut c_out), 0);
+    assert_eq!(call(grouped(&options), &mut c_out), 0);
     let (mut w, mut c, mut s, mut post) = outs(m);
     let mut work = vec![0.0; grouped_len];
     mlr::mixreg_fit_grouped(
@@ -1320,13 +1342,57 @@ fn c_fits_equal_the_safe_api_and_reject_bad_arguments() {
     .unwrap();
     assert_eq!(c_out, (w, c, s, post));
 
+    // A given start (the grouped fit's own result) through the descriptor: the safe API's
+    // Given start, bitwise.
+    let (gw, gc, gs, _) = c_out.clone();
+    let start = MkMixReg {
+        k,
+        d,
+        intercept: 1,
+        weights: gw.as_ptr(),
+        coefs: gc.as_ptr(),
+        sigma2: gs.as_ptr(),
+    };
+    let mut from_start = outs(m);
+    let args = Args {
+        start: Some(&start),
+        ..grouped(&options)
+    };
+    assert_eq!(call(args, &mut from_start), 0);
+    let (mut w, mut c, mut s, mut post) = outs(m);
+    mlr::mixreg_fit_grouped(
+        &rust_stats,
+        m,
+        d,
+        &opts,
+        MixRegInit::Given {
+            weights: &gw,
+            coefs: &gc,
+            sigma2: &gs,
+        },
+        &mut w,
+        &mut c,
+        &mut s,
+        Some(&mut post),
+        None,
+        &mut work,
+    )
+    .unwrap();
+    assert_eq!(from_start, (w, c, s, post));
+
     // Ungrouped from random starts: the same.
     let mut random = options;
     random.init = MK_MIXREG_INIT_RANDOM;
     random.n_init = 3;
-    let ungrouped_len = mk_mixreg_fit_work_len(n, k, d, 1);
     let mut c_out = outs(n);
-    assert_eq!(call(false, &random, ungrouped_len, &mut c_out), 0);
+    let ungrouped = |options: &MkMixRegOptions| Args {
+        grouped: false,
+        options,
+        intercept: 1,
+        start: None,
+        work_len: ungrouped_len,
+    };
+    assert_eq!(call(ungrouped(&random), &mut c_out), 0);
     let (mut w, mut c, mut s, mut post) = outs(n);
     let mut work = vec![0.0; ungrouped_len];
     let r_opts = MixRegOptions { n_init: 3, ..opts };
@@ -1348,107 +1414,81 @@ fn c_fits_equal_the_safe_api_and_reject_bad_arguments() {
     assert_eq!(c_out, (w, c, s, post));
 
     // Bad arguments: their statuses, outputs untouched.
-    let bad: [(&str, MkMixRegOptions, bool, usize, Status); 7] = [
-        (
-            "noise code",
-            MkMixRegOptions {
-                noise: 9,
-                ..options
-            },
-            true,
-            grouped_len,
-            Status::BadParameter,
-        ),
+    let noise = MkMixRegOptions {
+        noise: 9,
+        ..options
+    };
+    let init = MkMixRegOptions { init: 7, ..options };
+    let known = MkMixRegOptions {
+        noise: 2,
+        known_sigma: 0.0,
+        ..options
+    };
+    let capped = MkMixRegOptions {
+        max_iter: 0,
+        ..random
+    };
+    let other_start = MkMixReg { d: 2, ..start };
+    let bad: Vec<(&str, Args, Status)> = vec![
+        ("noise code", grouped(&noise), Status::BadParameter),
         (
             "intercept flag",
-            MkMixRegOptions {
+            Args {
                 intercept: 2,
-                ..options
+                ..grouped(&options)
             },
-            true,
-            grouped_len,
             Status::BadParameter,
         ),
-        (
-            "init code",
-            MkMixRegOptions { init: 7, ..options },
-            true,
-            grouped_len,
-            Status::BadParameter,
-        ),
-        (
-            "known sigma 0",
-            MkMixRegOptions {
-                noise: 2,
-                known_sigma: 0.0,
-                ..options
-            },
-            true,
-            grouped_len,
-            Status::BadParameter,
-        ),
+        ("init code", grouped(&init), Status::BadParameter),
+        ("known sigma 0", grouped(&known), Status::BadParameter),
         (
             "short work",
-            options,
-            true,
-            grouped_len - 1,
+            Args {
+                work_len: grouped_len - 1,
+                ..grouped(&options)
+            },
             Status::BufferTooShort,
         ),
         (
             "node start ungrouped",
-            options,
-            false,
-            ungrouped_len,
+            ungrouped(&options),
             Status::BadParameter,
+        ),
+        ("max_iter 0", ungrouped(&capped), Status::BadParameter),
+        (
+            "start of another shape",
+            Args {
+                start: Some(&other_start),
+                ..grouped(&options)
+            },
+            Status::ShapeMismatch,
         ),
         (
-            "max_iter 0",
-            MkMixRegOptions {
-                max_iter: 0,
-                ..random
+            "NULL options",
+            Args {
+                options: std::ptr::null(),
+                ..grouped(&options)
             },
-            false,
-            ungrouped_len,
-            Status::BadParameter,
+            Status::NullPointer,
         ),
     ];
-    for (name, o, grouped, work_len, want) in bad {
-        let mut out = outs(if grouped { m } else { n });
-        assert_eq!(call(grouped, &o, work_len, &mut out), want.code(), "{name}");
-        assert_eq!(
-            out,
-            outs(if grouped { m } else { n }),
-            "{name}: outputs written"
-        );
+    for (name, args, want) in bad {
+        let rows = if args.grouped { m } else { n };
+        let mut out = outs(rows);
+        assert_eq!(call(args, &mut out), want.code(), "{name}");
+        assert_eq!(out, outs(rows), "{name}: outputs written");
     }
-    // A NULL options pointer.
-    let mut out = outs(m);
-    let mut work = vec![0.0; grouped_len];
-    let mut report = std::mem::MaybeUninit::<MkMixRegReport>::uninit();
-    let (w, c, s, post) = &mut out;
-    // SAFETY: NULL options is the case under test; the other buffers are valid.
-    let status = unsafe {
-        mk_mixreg_fit_grouped(
-            c_stats.as_ptr(),
-            m,
-            d,
-            std::ptr::null(),
-            std::ptr::null(),
-            std::ptr::null(),
-            std::ptr::null(),
-            w.as_mut_ptr(),
-            c.as_mut_ptr(),
-            s.as_mut_ptr(),
-            post.as_mut_ptr(),
-            std::ptr::null_mut(),
-            work.as_mut_ptr(),
-            work.len(),
-            report.as_mut_ptr(),
-        )
-    };
-    assert_eq!(status, Status::NullPointer.code());
-    assert_eq!(out, outs(m));
     assert_eq!(mk_mixreg_node_stats_len(d, 3), 0);
-    assert_eq!(mk_mixreg_fit_grouped_work_len(0, k, d, 1), 0);
-    assert_eq!(mk_mixreg_fit_work_len(n, k, usize::MAX, 1), 0);
+    // SAFETY (all): valid shape-only descriptors, or NULL.
+    unsafe {
+        assert_eq!(mk_mixreg_fit_grouped_work_len(0, d, &shape(1)), 0);
+        assert_eq!(mk_mixreg_fit_grouped_work_len(m, d + 1, &shape(1)), 0);
+        assert_eq!(mk_mixreg_fit_grouped_work_len(m, d, &shape(2)), 0);
+        assert_eq!(mk_mixreg_fit_grouped_work_len(m, d, std::ptr::null()), 0);
+        let huge = MkMixRegOut {
+            d: usize::MAX,
+            ..shape(1)
+        };
+        assert_eq!(mk_mixreg_fit_work_len(n, usize::MAX, &huge), 0);
+    }
 }

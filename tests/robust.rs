@@ -222,7 +222,7 @@ fn coat_on_hand_made_matrices() {
     assert_eq!(coat(&d, 3, &mut work), Ok((1, 5.0)));
     // Two of three excluded: no majority ball.
     let d = [0.0, inf, inf, inf, 0.0, inf, inf, inf, 0.0];
-    assert_eq!(coat(&d, 3, &mut work), Err(Status::NonFinite));
+    assert_eq!(coat(&d, 3, &mut work), Err(Status::NoMajority));
     // m = 1: itself.
     assert_eq!(coat(&[0.0], 1, &mut work), Ok((0, 0.0)));
     // Bad input.
@@ -425,6 +425,8 @@ fn identical_honest_machines_give_back_their_mixture() {
     }
 }
 
+/// With no honest majority the call fails with its own status, writes every machine's status
+/// (so the caller learns which failed) and selects none, and leaves the mixture untouched.
 #[test]
 fn too_few_valid_machines_is_an_error_with_untouched_outputs() {
     let (tw, tmu, tcov) = truth();
@@ -465,18 +467,20 @@ fn too_few_valid_machines_is_an_error_with_untouched_outputs() {
             &mut cov,
             &mut work,
         );
-        assert_eq!(r, Err(Status::NonFinite));
-        assert_eq!(status, vec![-7; 5]);
-        assert_eq!(selected, vec![9; 5]);
+        assert_eq!(r, Err(Status::NoMajority));
+        let nf = Status::NonFinite.code();
+        assert_eq!(status, vec![nf, 0, nf, 0, nf]);
+        assert_eq!(selected, vec![0; 5]);
         for v in w.iter().chain(&mu).chain(&cov) {
             assert_eq!(v.to_bits(), sentinel.to_bits());
         }
+        (status, selected) = (vec![-7; 5], vec![9; 5]);
     }
     // Bad parameters are errors of the call, also with untouched outputs.
-    for (rho, sizes) in [
-        (0.5, None),
-        (f64::NAN, None),
-        (1.0, Some([1.0, 1.0, 0.0, 1.0, 1.0])),
+    for (rho, sizes, want) in [
+        (0.5, None, Status::BadParameter),
+        (f64::NAN, None, Status::BadParameter),
+        (1.0, Some([1.0, 1.0, 0.0, 1.0, 1.0]), Status::SampleWeights),
     ] {
         let r = aggregate(
             Aggregator::Dfmr { rho },
@@ -496,7 +500,7 @@ fn too_few_valid_machines_is_an_error_with_untouched_outputs() {
             &mut cov,
             &mut work,
         );
-        assert_eq!(r, Err(Status::BadParameter));
+        assert_eq!(r, Err(want));
         assert_eq!(status, vec![-7; 5]);
     }
 }

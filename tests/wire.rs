@@ -166,6 +166,22 @@ fn decode_dirty(msg: &[u8], k: usize, d: usize, kind: CovKind) -> Decoded {
     Decoded { result, w, mu, cov }
 }
 
+/// A header filled with recognizable values, to see whether a failing call wrote it.
+fn sentinel_header() -> MkWireHeader {
+    MkWireHeader {
+        version: 6,
+        cov_kind: 9,
+        k: 7,
+        d: 8,
+        sample_size: 10,
+    }
+}
+
+/// The header's fields as a comparable tuple.
+fn header_fields(h: &MkWireHeader) -> (u16, i32, usize, usize, u64) {
+    (h.version, h.cov_kind, h.k, h.d, h.sample_size)
+}
+
 /// The same through the C ABI: status, outputs, sample size.
 fn decode_ffi(msg: &[u8], k: usize, d: usize, kind: CovKind) -> (i32, Decoded, u64) {
     let code = kind_code(kind);
@@ -174,18 +190,15 @@ fn decode_ffi(msg: &[u8], k: usize, d: usize, kind: CovKind) -> (i32, Decoded, u
     let mut mu = vec![SENTINEL; k * d];
     let mut cov = vec![SENTINEL; k * cov_len];
     let mut n = 0xDEAD_BEEFu64;
-    let mut work = vec![f64::NAN; mk_wire_decode_work_len(k, d, code)];
+    let out = MkMixtureOut::over(k, d, code, &mut w, &mut mu, &mut cov);
+    // SAFETY: a valid descriptor.
+    let mut work = vec![f64::NAN; unsafe { mk_wire_decode_work_len(msg.len(), &out) }];
     // SAFETY: every buffer has the documented length.
     let status = unsafe {
         mk_wire_decode(
             msg.as_ptr(),
             msg.len(),
-            k,
-            d,
-            code,
-            w.as_mut_ptr(),
-            mu.as_mut_ptr(),
-            cov.as_mut_ptr(),
+            &out,
             &mut n,
             work.as_mut_ptr(),
             work.len(),
@@ -209,17 +222,15 @@ fn assert_rejected(msg: &[u8], k: usize, d: usize, kind: CovKind, status: Status
     assert_eq!(code, status.code(), "{what} (C)");
     assert!(got.untouched(), "{what} (C): outputs written on failure");
     assert_eq!(n, 0xDEAD_BEEF, "{what} (C): sample size written on failure");
-    if status == Status::BadMessage {
-        assert_eq!(read_header(msg), Err(Status::BadMessage), "{what}");
-        let (mut kk, mut dd, mut kc, mut nn) = (7usize, 8usize, 9i32, 10u64);
-        // SAFETY: `msg` is valid for its length; the outputs are locals.
-        let code = unsafe {
-            mk_wire_read_header(msg.as_ptr(), msg.len(), &mut kk, &mut dd, &mut kc, &mut nn)
-        };
-        assert_eq!(code, Status::BadMessage.code(), "{what} (C header)");
+    if status == Status::BadMessage || status == Status::MissingMessage {
+        assert_eq!(read_header(msg), Err(status), "{what}");
+        let mut header = sentinel_header();
+        // SAFETY: `msg` is valid for its length; the output is a local.
+        let code = unsafe { mk_wire_read_header(msg.as_ptr(), msg.len(), &mut header) };
+        assert_eq!(code, status.code(), "{what} (C header)");
         assert_eq!(
-            (kk, dd, kc, nn),
-            (7, 8, 9, 10),
+            header_fields(&header),
+            header_fields(&sentinel_header()),
             "{what}: header outputs written"
         );
     }
@@ -429,23 +440,14 @@ fn random_mixtures_round_trip_bit_for_bit_in_rust_and_c() {
 
                 // The C ABI writes the same bytes and decodes to the same values.
                 let code = kind_code(kind);
-                assert_eq!(mk_wire_message_len(k, d, code), len);
+                let desc = MkMixture::over(k, d, code, &mix.w, &mix.mu, &mix.cov);
+                // SAFETY: a valid descriptor.
+                assert_eq!(unsafe { mk_wire_message_len(&desc) }, len);
                 let mut c_buf = vec![SENTINEL_BYTE; len];
                 let mut written = 0usize;
                 // SAFETY: buffers of the documented lengths.
                 let status = unsafe {
-                    mk_wire_encode(
-                        mix.w.as_ptr(),
-                        mix.mu.as_ptr(),
-                        mix.cov.as_ptr(),
-                        k,
-                        d,
-                        code,
-                        n,
-                        c_buf.as_mut_ptr(),
-                        c_buf.len(),
-                        &mut written,
-                    )
+                    mk_wire_encode(&desc, n, c_buf.as_mut_ptr(), c_buf.len(), &mut written)
                 };
                 assert_eq!((status, written), (0, len));
                 assert_eq!(c_buf, msg);
@@ -454,12 +456,10 @@ fn random_mixtures_round_trip_bit_for_bit_in_rust_and_c() {
                 assert_eq!(bits(&c_out.w), bits(&mix.w));
                 assert_eq!(bits(&c_out.mu), bits(&mix.mu));
                 assert_eq!(bits(&c_out.cov), bits(&mix.cov));
-                let (mut kk, mut dd, mut kc, mut nn) = (0usize, 0usize, -1i32, 0u64);
+                let mut header = sentinel_header();
                 // SAFETY: as above.
-                let status = unsafe {
-                    mk_wire_read_header(msg.as_ptr(), len, &mut kk, &mut dd, &mut kc, &mut nn)
-                };
-                assert_eq!((status, kk, dd, kc, nn), (0, k, d, code, n));
+                let status = unsafe { mk_wire_read_header(msg.as_ptr(), len, &mut header) };
+                assert_eq!((status, header_fields(&header)), (0, (1, code, k, d, n)));
             }
         }
     }
@@ -512,7 +512,8 @@ fn every_truncation_and_a_trailing_byte_are_bad_messages() {
     for kind in KINDS {
         let mix = Mix::random(&mut rng, 2, 3, kind);
         let msg = mix.encode(100);
-        for len in 0..msg.len() {
+        assert_rejected(&[], 2, 3, kind, Status::MissingMessage, "empty");
+        for len in 1..msg.len() {
             assert_rejected(&msg[..len], 2, 3, kind, Status::BadMessage, "truncated");
             // A truncation with a checksum that matches what is left.
             if len >= 4 {
@@ -754,7 +755,7 @@ impl Outcomes {
             Err(status) => {
                 assert!(out.untouched(), "outputs written on {status:?}");
                 match status {
-                    Status::BadMessage => self.bad_message += 1,
+                    Status::BadMessage | Status::MissingMessage => self.bad_message += 1,
                     Status::NonFinite => self.non_finite += 1,
                     Status::Weights => self.weights += 1,
                     Status::NotSpd => self.not_spd += 1,
@@ -765,7 +766,11 @@ impl Outcomes {
         }
         // The framing verdict agrees with decode's.
         let header = read_header(msg);
-        assert_eq!(header.is_err(), out.result == Err(Status::BadMessage));
+        let framing_failed = matches!(
+            out.result,
+            Err(Status::BadMessage) | Err(Status::MissingMessage)
+        );
+        assert_eq!(header.is_err(), framing_failed);
     }
 
     /// Checks `msg` against the expected shape and, if its framing holds, its own shape.
@@ -899,22 +904,39 @@ fn fuzz_mutated_messages_never_panic_and_never_write_on_failure() {
 // The C ABI.
 // ---------------------------------------------------------------------------------------------
 
+/// `mk_wire_message_len` of a shape.
+fn message_len_c(k: usize, d: usize, kind: i32) -> usize {
+    // SAFETY: a valid shape-only descriptor.
+    unsafe { mk_wire_message_len(&MkMixture::shape(k, d, kind)) }
+}
+
+/// `mk_wire_decode_work_len` of a shape.
+fn decode_len_c(k: usize, d: usize, kind: i32) -> usize {
+    // SAFETY: a valid shape-only descriptor.
+    unsafe { mk_wire_decode_work_len(100, &MkMixtureOut::shape(k, d, kind)) }
+}
+
 #[test]
 fn c_constants_and_lengths() {
     assert_eq!(MK_WIRE_VERSION, 1);
     assert_eq!(MK_WIRE_HEADER_LEN, 24);
-    assert_eq!(mk_wire_message_len(2, 2, MK_COV_FULL), 124);
-    assert_eq!(mk_wire_message_len(1, 1, MK_COV_DIAG), 52);
-    assert_eq!(mk_wire_message_len(0, 2, MK_COV_FULL), 0);
-    assert_eq!(mk_wire_message_len(2, 0, MK_COV_DIAG), 0);
-    assert_eq!(mk_wire_message_len(2, 2, 2), 0);
-    assert_eq!(mk_wire_message_len(2, 2, -1), 0);
-    assert_eq!(mk_wire_message_len(usize::MAX, 3, MK_COV_DIAG), 0);
-    assert_eq!(mk_wire_decode_work_len(3, 4, MK_COV_FULL), 3 * 21 + 16);
-    assert_eq!(mk_wire_decode_work_len(3, 4, MK_COV_DIAG), 3 * 9);
-    assert_eq!(mk_wire_decode_work_len(0, 4, MK_COV_DIAG), 0);
-    assert_eq!(mk_wire_decode_work_len(3, 4, 7), 0);
-    assert_eq!(mk_wire_decode_work_len(usize::MAX, 4, MK_COV_FULL), 0);
+    assert_eq!(message_len_c(2, 2, MK_COV_FULL), 124);
+    assert_eq!(message_len_c(1, 1, MK_COV_DIAG), 52);
+    assert_eq!(message_len_c(0, 2, MK_COV_FULL), 0);
+    assert_eq!(message_len_c(2, 0, MK_COV_DIAG), 0);
+    assert_eq!(message_len_c(2, 2, 2), 0);
+    assert_eq!(message_len_c(2, 2, -1), 0);
+    assert_eq!(message_len_c(usize::MAX, 3, MK_COV_DIAG), 0);
+    // SAFETY: NULL descriptors are answered with 0.
+    unsafe {
+        assert_eq!(mk_wire_message_len(null()), 0);
+        assert_eq!(mk_wire_decode_work_len(100, null()), 0);
+    }
+    assert_eq!(decode_len_c(3, 4, MK_COV_FULL), 3 * 21 + 16);
+    assert_eq!(decode_len_c(3, 4, MK_COV_DIAG), 3 * 9);
+    assert_eq!(decode_len_c(0, 4, MK_COV_DIAG), 0);
+    assert_eq!(decode_len_c(3, 4, 7), 0);
+    assert_eq!(decode_len_c(usize::MAX, 4, MK_COV_FULL), 0);
 }
 
 #[test]
@@ -922,7 +944,7 @@ fn c_encode_rejects_nulls_bad_kinds_and_short_buffers_without_writing() {
     let mut rng = StdRng::seed_from_u64(11);
     let (k, d) = (2, 3);
     let mix = Mix::random(&mut rng, k, d, CovKind::Full);
-    let len = mk_wire_message_len(k, d, MK_COV_FULL);
+    let len = message_len_c(k, d, MK_COV_FULL);
     let call = |nulls: &[&str], kind: i32, n: u64, out_len: usize| {
         let mut out = vec![SENTINEL_BYTE; out_len];
         let mut written = 777usize;
@@ -933,15 +955,22 @@ fn c_encode_rejects_nulls_bad_kinds_and_short_buffers_without_writing() {
                 v.as_ptr()
             }
         };
+        let desc = MkMixture {
+            k,
+            d,
+            cov_kind: kind,
+            weights: p("w", &mix.w),
+            means: p("mu", &mix.mu),
+            covs: p("cov", &mix.cov),
+        };
         // SAFETY: non-null buffers have the documented lengths.
         let status = unsafe {
             mk_wire_encode(
-                p("w", &mix.w),
-                p("mu", &mix.mu),
-                p("cov", &mix.cov),
-                k,
-                d,
-                kind,
+                if nulls.contains(&"mix") {
+                    null()
+                } else {
+                    &desc
+                },
                 n,
                 if nulls.contains(&"out") {
                     null_mut()
@@ -960,7 +989,7 @@ fn c_encode_rejects_nulls_bad_kinds_and_short_buffers_without_writing() {
         (status, untouched)
     };
     assert_eq!(call(&[], MK_COV_FULL, 1, len), (0, false));
-    for name in ["w", "mu", "cov", "out", "written"] {
+    for name in ["mix", "w", "mu", "cov", "out", "written"] {
         assert_eq!(
             call(&[name], MK_COV_FULL, 1, len),
             (Status::NullPointer.code(), true),
@@ -990,24 +1019,29 @@ fn c_read_header_and_decode_reject_nulls_and_bad_kinds_without_writing() {
     let mix = Mix::random(&mut rng, k, d, CovKind::Diag);
     let msg = mix.encode(42);
 
-    for null_at in 0..5 {
-        let (mut kk, mut dd, mut kc, mut nn) = (7usize, 8usize, 9i32, 10u64);
+    for null_at in 0..2 {
+        let mut header = sentinel_header();
         // SAFETY: non-null pointers are valid.
         let status = unsafe {
             mk_wire_read_header(
                 if null_at == 0 { null() } else { msg.as_ptr() },
                 msg.len(),
-                if null_at == 1 { null_mut() } else { &mut kk },
-                if null_at == 2 { null_mut() } else { &mut dd },
-                if null_at == 3 { null_mut() } else { &mut kc },
-                if null_at == 4 { null_mut() } else { &mut nn },
+                if null_at == 1 {
+                    null_mut()
+                } else {
+                    &mut header
+                },
             )
         };
         assert_eq!(status, Status::NullPointer.code(), "argument {null_at}");
-        assert_eq!((kk, dd, kc, nn), (7, 8, 9, 10));
+        assert_eq!(header_fields(&header), header_fields(&sentinel_header()));
     }
+    let mut header = sentinel_header();
+    // SAFETY: a zero-length message is read as missing before anything is read.
+    let status = unsafe { mk_wire_read_header(msg.as_ptr(), 0, &mut header) };
+    assert_eq!(status, Status::MissingMessage.code());
 
-    let work_len = mk_wire_decode_work_len(k, d, MK_COV_DIAG);
+    let work_len = decode_len_c(k, d, MK_COV_DIAG);
     // (null argument index or none, kind, work length, expected status)
     let cases = [
         (Some(0), MK_COV_DIAG, work_len, Status::NullPointer),
@@ -1016,6 +1050,7 @@ fn c_read_header_and_decode_reject_nulls_and_bad_kinds_without_writing() {
         (Some(3), MK_COV_DIAG, work_len, Status::NullPointer),
         (Some(4), MK_COV_DIAG, work_len, Status::NullPointer),
         (Some(5), MK_COV_DIAG, work_len, Status::NullPointer),
+        (Some(6), MK_COV_DIAG, work_len, Status::NullPointer),
         (None, 2, work_len, Status::BadParameter),
         (None, -7, work_len, Status::BadParameter),
         (None, MK_COV_DIAG, work_len - 1, Status::BufferTooShort),
@@ -1030,17 +1065,20 @@ fn c_read_header_and_decode_reject_nulls_and_bad_kinds_without_writing() {
         let mut n = 10u64;
         let mut work = vec![0.0; work_len.max(1)];
         let is = |i| null_at == Some(i);
+        let out = MkMixtureOut {
+            k,
+            d,
+            cov_kind: kind,
+            weights: if is(1) { null_mut() } else { w.as_mut_ptr() },
+            means: if is(2) { null_mut() } else { mu.as_mut_ptr() },
+            covs: if is(3) { null_mut() } else { cov.as_mut_ptr() },
+        };
         // SAFETY: non-null buffers have (at least) the documented lengths.
         let status = unsafe {
             mk_wire_decode(
                 if is(0) { null() } else { msg.as_ptr() },
                 msg.len(),
-                k,
-                d,
-                kind,
-                if is(1) { null_mut() } else { w.as_mut_ptr() },
-                if is(2) { null_mut() } else { mu.as_mut_ptr() },
-                if is(3) { null_mut() } else { cov.as_mut_ptr() },
+                if is(6) { null() } else { &out },
                 if is(4) { null_mut() } else { &mut n },
                 if is(5) { null_mut() } else { work.as_mut_ptr() },
                 work_len,

@@ -1,7 +1,8 @@
 //! C ABI of [`crate::mlr`]: clustered mixtures of linear regressions (seed 000).
 
 use super::{
-    flag, optional_slice, optional_slice_mut, product, run, slice, slice_mut, work_len_for_c,
+    flag, nonzero, optional_slice, optional_slice_mut, product, run, slice, slice_mut,
+    work_len_for_c,
 };
 use crate::mlr::{self, Algorithm, ClusteredData, FitOptions, Init, Metric, Trace};
 use crate::Status;
@@ -15,7 +16,9 @@ pub const MK_CMLR_INIT_GIVEN: i32 = 0;
 /// `mk_cmlr_options.init`: start from the node moments (top eigenvector, least-squares scale).
 pub const MK_CMLR_INIT_NODE_MOMENTS: i32 = 1;
 
-/// Options of `mk_cmlr_fit`; start from `mk_cmlr_options_default()` and change what you need.
+/// Options of the C-MLR functions; start from `mk_cmlr_options_default()` and change what you
+/// need. The steps, `mk_cmlr_init` and `mk_cmlr_node_posteriors` read only the model's part
+/// (`use_identity`, `sigma`); `mk_cmlr_fit` reads all of it.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct MkCmlrOptions {
@@ -31,6 +34,19 @@ pub struct MkCmlrOptions {
     pub tol: f64,
     /// Iteration cap, >= 1; also the length of the optional traces.
     pub max_iter: usize,
+}
+
+/// The optional traces of `mk_cmlr_fit`: each array, when not NULL, receives one value per
+/// iteration (`options->max_iter` doubles; entries past the iterations run are not written).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct MkCmlrTrace {
+    /// In, optional: the truth theta*, d doubles; needed by `error`.
+    pub theta_star: *const f64,
+    /// Out, optional: entry t = |theta_{t+1} - theta_t|.
+    pub step: *mut f64,
+    /// Out, optional: entry t = min(|theta_{t+1} - theta*|, |theta_{t+1} + theta*|).
+    pub error: *mut f64,
 }
 
 /// What `mk_cmlr_fit` did.
@@ -84,45 +100,66 @@ pub extern "C" fn mk_cmlr_options_default() -> MkCmlrOptions {
     }
 }
 
-/// The metric from a C factor pointer and identity flag: the factor may be NULL only when
-/// `use_identity` is 1.
+/// The metric from a C factor pointer and the options' identity flag: the factor may be NULL
+/// only when `use_identity` is 1. Also checks `options` for NULL.
 ///
 /// # Safety
-/// A non-null `sigma_chol` must be valid for d*d reads.
+/// A non-null `sigma_chol` must be valid for d*d reads; a non-null `options` must be valid.
 unsafe fn metric<'a>(
     sigma_chol: *const f64,
     d: usize,
-    use_identity: i32,
-) -> Result<Metric<'a>, Status> {
-    if flag(use_identity)? {
-        Ok(Metric::Identity)
+    options: *const MkCmlrOptions,
+) -> Result<(Metric<'a>, f64), Status> {
+    // SAFETY (both blocks): forwarded contract.
+    let options = unsafe { options.as_ref() }.ok_or(Status::NullPointer)?;
+    let metric = if flag(options.use_identity)? {
+        Metric::Identity
     } else {
-        // SAFETY: forwarded contract.
-        Ok(Metric::SigmaHat(unsafe {
-            slice(sigma_chol, product(d, d)?)
-        }?))
-    }
+        Metric::SigmaHat(unsafe { slice(sigma_chol, product(d, d)?) }?)
+    };
+    Ok((metric, options.sigma))
 }
 
-/// Workspace length (doubles) of `mk_cmlr_node_statistics`: m*d + d*d; 0 if m or d is 0 or the
-/// length overflows size_t.
+/// The clustered data from C pointers: x (N x d), y (N), node sizes (m).
+///
+/// # Safety
+/// As documented for `mk_cmlr_node_statistics`.
+unsafe fn clustered_data<'a>(
+    x: *const f64,
+    n_total: usize,
+    d: usize,
+    y: *const f64,
+    node_sizes: *const usize,
+    m: usize,
+) -> Result<ClusteredData<'a>, Status> {
+    // SAFETY (all blocks): lengths as documented; the caller guarantees validity.
+    let x = unsafe { slice(x, product(n_total, d)?) }?;
+    let y = unsafe { slice(y, n_total) }?;
+    let sizes = unsafe { slice(node_sizes, m) }?;
+    ClusteredData::new(x, y, d, sizes)
+}
+
+/// Workspace length (doubles) of `mk_cmlr_node_statistics`, for its sizes: m*d + d*d (N does
+/// not change it); 0 if N, d or m is 0 or the length overflows size_t.
 #[no_mangle]
-pub extern "C" fn mk_cmlr_node_statistics_work_len(m: usize, d: usize) -> usize {
-    work_len_for_c(m > 0 && d > 0, mlr::node_statistics_work_len(m, d))
+pub extern "C" fn mk_cmlr_node_statistics_work_len(n_total: usize, d: usize, m: usize) -> usize {
+    work_len_for_c(|| {
+        nonzero(&[n_total, d, m])?;
+        mlr::node_statistics_work_len(m, d)
+    })
 }
 
 /// One pass over clustered data computing what the EM needs.
 ///
 /// Parameters:
 /// - `x` (in): N x d covariates, row-major, `n_total * d` doubles; nodes stored one after another.
-/// - `y` (in): N responses, `n_total` doubles.
 /// - `n_total`, `d`: N and d, both > 0.
-/// - `node_sizes` (in): m node sizes, each > 0, adding up to N.
-/// - `m`: number of nodes, > 0.
-/// - `node_sums` (out): m x d, row j = s_j = sum_i y_ij x_ij; `m * d` doubles.
-/// - `sigma_chol` (out): d x d lower Cholesky factor of Sigma_hat = (1/N) sum x x^T, row-major,
-///   strict upper triangle zero; `d * d` doubles.
-/// - `work` (scratch): `work_len` >= `mk_cmlr_node_statistics_work_len(m, d)` doubles.
+/// - `y` (in): N responses, `n_total` doubles.
+/// - `node_sizes` (in): m node sizes, each > 0, adding up to N; `m` > 0.
+/// - `node_sums_out` (out): m x d, row j = s_j = sum_i y_ij x_ij; `m * d` doubles.
+/// - `sigma_chol_out` (out): d x d lower Cholesky factor of Sigma_hat = (1/N) sum x x^T,
+///   row-major, strict upper triangle zero; `d * d` doubles.
+/// - `work` (scratch): `work_len` >= `mk_cmlr_node_statistics_work_len(n_total, d, m)` doubles.
 ///
 /// Returns `MK_STATUS_OK`, or with both outputs untouched: `MK_STATUS_NULL_POINTER`,
 /// `MK_STATUS_ZERO_SIZE` (N, d or m is 0), `MK_STATUS_SIZE_OVERFLOW` (N*d, m*d or d*d overflows),
@@ -136,48 +173,48 @@ pub extern "C" fn mk_cmlr_node_statistics_work_len(m: usize, d: usize) -> usize 
 #[no_mangle]
 pub unsafe extern "C" fn mk_cmlr_node_statistics(
     x: *const f64,
-    y: *const f64,
     n_total: usize,
     d: usize,
+    y: *const f64,
     node_sizes: *const usize,
     m: usize,
-    node_sums: *mut f64,
-    sigma_chol: *mut f64,
+    node_sums_out: *mut f64,
+    sigma_chol_out: *mut f64,
     work: *mut f64,
     work_len: usize,
 ) -> i32 {
     run(|| {
         // SAFETY (all blocks below): lengths as documented; the caller guarantees validity.
-        let x = unsafe { slice(x, product(n_total, d)?) }?;
-        let y = unsafe { slice(y, n_total) }?;
-        let sizes = unsafe { slice(node_sizes, m) }?;
-        let node_sums = unsafe { slice_mut(node_sums, product(m, d)?) }?;
-        let sigma_chol = unsafe { slice_mut(sigma_chol, product(d, d)?) }?;
+        let data = unsafe { clustered_data(x, n_total, d, y, node_sizes, m) }?;
+        let node_sums = unsafe { slice_mut(node_sums_out, product(m, d)?) }?;
+        let sigma_chol = unsafe { slice_mut(sigma_chol_out, product(d, d)?) }?;
         let work = unsafe { slice_mut(work, work_len) }?;
-        let data = ClusteredData::new(x, y, d, sizes)?;
         mlr::node_statistics(&data, node_sums, sigma_chol, work)
     })
 }
 
-/// Workspace length (doubles) of `mk_cmlr_alg1_step` and `mk_cmlr_alg2_step`: d (0 if d is 0).
+/// Workspace length (doubles) of `mk_cmlr_alg1_step`, for its sizes: d (N does not change it);
+/// 0 if N or d is 0.
 #[no_mangle]
-pub extern "C" fn mk_cmlr_step_work_len(d: usize) -> usize {
-    mlr::step_work_len(d)
+pub extern "C" fn mk_cmlr_alg1_step_work_len(n_total: usize, d: usize) -> usize {
+    work_len_for_c(|| {
+        nonzero(&[n_total, d])?;
+        Ok(mlr::step_work_len(d))
+    })
 }
 
 /// One Algorithm 1 step (ignores the clusters), in place:
 /// theta <- M^-1 (1/N) sum_i tanh(y_i <x_i, theta> / sigma^2) y_i x_i, M = Sigma_hat or I.
 ///
 /// Parameters:
-/// - `x` (in): N x d row-major, `n_total * d` doubles; `y` (in): `n_total` doubles.
-/// - `n_total`, `d`: N and d, > 0.
+/// - `x` (in): N x d row-major, `n_total * d` doubles; `n_total`, `d` > 0.
+/// - `y` (in): `n_total` doubles.
 /// - `sigma_chol` (in): the factor written by `mk_cmlr_node_statistics`, `d * d` doubles (only
-///   the lower triangle is read); may be NULL when `use_identity` is 1.
-/// - `use_identity`: 0 (use Sigma_hat) or 1 (use the identity).
-/// - `sigma`: known noise standard deviation, > 0.
+///   the lower triangle is read); may be NULL when `options->use_identity` is 1.
+/// - `options` (in): `use_identity` (0: M = Sigma_hat, 1: M = I) and `sigma` (> 0) are read.
 /// - `theta` (in/out): d doubles, replaced by the update on success.
-/// - `work` (scratch): `work_len` >= `mk_cmlr_step_work_len(d)` doubles.
 /// - `step_out` (out, optional): if not NULL, receives |theta_new - theta_old|.
+/// - `work` (scratch): `work_len` >= `mk_cmlr_alg1_step_work_len(n_total, d)` doubles.
 ///
 /// Returns `MK_STATUS_OK`, or with theta and `step_out` untouched: `MK_STATUS_NULL_POINTER`,
 /// `MK_STATUS_ZERO_SIZE`, `MK_STATUS_SIZE_OVERFLOW`, `MK_STATUS_BUFFER_TOO_SHORT` (work),
@@ -191,22 +228,21 @@ pub extern "C" fn mk_cmlr_step_work_len(d: usize) -> usize {
 #[no_mangle]
 pub unsafe extern "C" fn mk_cmlr_alg1_step(
     x: *const f64,
-    y: *const f64,
     n_total: usize,
     d: usize,
+    y: *const f64,
     sigma_chol: *const f64,
-    use_identity: i32,
-    sigma: f64,
+    options: *const MkCmlrOptions,
     theta: *mut f64,
+    step_out: *mut f64,
     work: *mut f64,
     work_len: usize,
-    step_out: *mut f64,
 ) -> i32 {
     run(|| {
         // SAFETY (all blocks below): lengths as documented; the caller guarantees validity.
         let x = unsafe { slice(x, product(n_total, d)?) }?;
         let y = unsafe { slice(y, n_total) }?;
-        let metric = unsafe { metric(sigma_chol, d, use_identity) }?;
+        let (metric, sigma) = unsafe { metric(sigma_chol, d, options) }?;
         let theta = unsafe { slice_mut(theta, d) }?;
         let work = unsafe { slice_mut(work, work_len) }?;
         let step = mlr::alg1_step(x, y, d, metric, sigma, theta, work)?;
@@ -218,14 +254,24 @@ pub unsafe extern "C" fn mk_cmlr_alg1_step(
     })
 }
 
+/// Workspace length (doubles) of `mk_cmlr_alg2_step`, for its sizes: d (m and N do not change
+/// it); 0 if m, d or N is 0.
+#[no_mangle]
+pub extern "C" fn mk_cmlr_alg2_step_work_len(m: usize, d: usize, n_total: usize) -> usize {
+    work_len_for_c(|| {
+        nonzero(&[m, d, n_total])?;
+        Ok(mlr::step_work_len(d))
+    })
+}
+
 /// One Algorithm 2 step (honours the clusters), in place, O(m d):
 /// theta <- M^-1 (1/N) sum_j tanh(<s_j, theta> / sigma^2) s_j, M = Sigma_hat or I.
 ///
 /// Parameters:
 /// - `node_sums` (in): m x d node sums s_j from `mk_cmlr_node_statistics`, `m * d` doubles.
 /// - `m`, `d`, `n_total`: nodes, dimension and total sample count N, all > 0.
-/// - `sigma_chol`, `use_identity`, `sigma`, `theta`, `work`, `step_out`: as for
-///   `mk_cmlr_alg1_step`.
+/// - `sigma_chol`, `options`, `theta`, `step_out`: as for `mk_cmlr_alg1_step`.
+/// - `work` (scratch): `work_len` >= `mk_cmlr_alg2_step_work_len(m, d, n_total)` doubles.
 ///
 /// Returns `MK_STATUS_OK`, or with theta and `step_out` untouched: `MK_STATUS_NULL_POINTER`,
 /// `MK_STATUS_ZERO_SIZE`, `MK_STATUS_SIZE_OVERFLOW`, `MK_STATUS_BUFFER_TOO_SHORT` (work),
@@ -241,17 +287,16 @@ pub unsafe extern "C" fn mk_cmlr_alg2_step(
     d: usize,
     n_total: usize,
     sigma_chol: *const f64,
-    use_identity: i32,
-    sigma: f64,
+    options: *const MkCmlrOptions,
     theta: *mut f64,
+    step_out: *mut f64,
     work: *mut f64,
     work_len: usize,
-    step_out: *mut f64,
 ) -> i32 {
     run(|| {
         // SAFETY (all blocks below): lengths as documented; the caller guarantees validity.
         let sums = unsafe { slice(node_sums, product(m, d)?) }?;
-        let metric = unsafe { metric(sigma_chol, d, use_identity) }?;
+        let (metric, sigma) = unsafe { metric(sigma_chol, d, options) }?;
         let theta = unsafe { slice_mut(theta, d) }?;
         let work = unsafe { slice_mut(work, work_len) }?;
         let step = mlr::alg2_step(sums, m, d, n_total, metric, sigma, theta, work)?;
@@ -263,43 +308,49 @@ pub unsafe extern "C" fn mk_cmlr_alg2_step(
     })
 }
 
-/// Node posteriors, the E-step of Algorithm 2: `out[j]` = P(xi_j = +1 | node j) =
+/// Node posteriors, the E-step of Algorithm 2: `posteriors_out[j]` = P(xi_j = +1 | node j) =
 /// sigmoid(2 <s_j, theta> / sigma^2). Exact (0 or 1, never NaN) however large the sums grow.
 ///
 /// Parameters:
 /// - `node_sums` (in): m x d, `m * d` doubles; `m`, `d` > 0.
-/// - `theta` (in): d doubles. `sigma`: > 0.
-/// - `out` (out): m doubles.
+/// - `theta` (in): d doubles.
+/// - `options` (in): `sigma` (> 0) is read.
+/// - `posteriors_out` (out): m doubles.
 ///
-/// Returns `MK_STATUS_OK`, or with `out` untouched: `MK_STATUS_NULL_POINTER`,
+/// Returns `MK_STATUS_OK`, or with `posteriors_out` untouched: `MK_STATUS_NULL_POINTER`,
 /// `MK_STATUS_ZERO_SIZE`, `MK_STATUS_SIZE_OVERFLOW`, `MK_STATUS_BAD_PARAMETER` (sigma),
 /// `MK_STATUS_NON_FINITE` (node sums or theta), `MK_STATUS_PANIC`.
 ///
 /// # Safety
-/// Every pointer must be valid for the stated number of elements; `out` must not overlap the
-/// inputs.
+/// Every pointer must be valid for the stated number of elements; `posteriors_out` must not
+/// overlap the inputs.
 #[no_mangle]
 pub unsafe extern "C" fn mk_cmlr_node_posteriors(
     node_sums: *const f64,
     m: usize,
     d: usize,
     theta: *const f64,
-    sigma: f64,
-    out: *mut f64,
+    options: *const MkCmlrOptions,
+    posteriors_out: *mut f64,
 ) -> i32 {
     run(|| {
         // SAFETY (all blocks below): lengths as documented; the caller guarantees validity.
         let sums = unsafe { slice(node_sums, product(m, d)?) }?;
         let theta = unsafe { slice(theta, d) }?;
-        let out = unsafe { slice_mut(out, m) }?;
-        mlr::node_posteriors(sums, m, d, theta, sigma, out)
+        let options = unsafe { options.as_ref() }.ok_or(Status::NullPointer)?;
+        let out = unsafe { slice_mut(posteriors_out, m) }?;
+        mlr::node_posteriors(sums, m, d, theta, options.sigma, out)
     })
 }
 
-/// Workspace length (doubles) of `mk_cmlr_init`: 2 d^2 + 2 d; 0 if d is 0 or it overflows.
+/// Workspace length (doubles) of `mk_cmlr_init`, for its sizes: 2 d^2 + 2 d (m does not change
+/// it); 0 if m or d is 0 or it overflows.
 #[no_mangle]
-pub extern "C" fn mk_cmlr_init_work_len(d: usize) -> usize {
-    work_len_for_c(d > 0, mlr::init_work_len(d))
+pub extern "C" fn mk_cmlr_init_work_len(m: usize, d: usize) -> usize {
+    work_len_for_c(|| {
+        nonzero(&[m, d])?;
+        mlr::init_work_len(d)
+    })
 }
 
 /// A start that needs no knowledge of theta*: the top eigenvector u of
@@ -308,11 +359,12 @@ pub extern "C" fn mk_cmlr_init_work_len(d: usize) -> usize {
 /// component of u positive); theta and -theta are the same model.
 ///
 /// Parameters:
-/// - `node_sums` (in): m x d, `m * d` doubles; `node_sizes` (in): m sizes, each > 0.
-/// - `m`, `d`: > 0.
-/// - `sigma_chol`, `use_identity`: as for `mk_cmlr_alg1_step` (M = Sigma_hat or I).
+/// - `node_sums` (in): m x d, `m * d` doubles; `m`, `d` > 0.
+/// - `node_sizes` (in): m sizes, each > 0.
+/// - `sigma_chol` (in), `options` (in): as for `mk_cmlr_alg1_step` (M = Sigma_hat or I; only
+///   `use_identity` is read).
 /// - `theta_out` (out): d doubles.
-/// - `work` (scratch): `work_len` >= `mk_cmlr_init_work_len(d)` doubles.
+/// - `work` (scratch): `work_len` >= `mk_cmlr_init_work_len(m, d)` doubles.
 ///
 /// Returns `MK_STATUS_OK`, or with `theta_out` untouched: `MK_STATUS_NULL_POINTER`,
 /// `MK_STATUS_ZERO_SIZE`, `MK_STATUS_SIZE_OVERFLOW`, `MK_STATUS_BUFFER_TOO_SHORT`,
@@ -325,11 +377,11 @@ pub extern "C" fn mk_cmlr_init_work_len(d: usize) -> usize {
 #[no_mangle]
 pub unsafe extern "C" fn mk_cmlr_init(
     node_sums: *const f64,
-    node_sizes: *const usize,
     m: usize,
     d: usize,
+    node_sizes: *const usize,
     sigma_chol: *const f64,
-    use_identity: i32,
+    options: *const MkCmlrOptions,
     theta_out: *mut f64,
     work: *mut f64,
     work_len: usize,
@@ -338,18 +390,21 @@ pub unsafe extern "C" fn mk_cmlr_init(
         // SAFETY (all blocks below): lengths as documented; the caller guarantees validity.
         let sums = unsafe { slice(node_sums, product(m, d)?) }?;
         let sizes = unsafe { slice(node_sizes, m) }?;
-        let metric = unsafe { metric(sigma_chol, d, use_identity) }?;
+        let (metric, _) = unsafe { metric(sigma_chol, d, options) }?;
         let theta = unsafe { slice_mut(theta_out, d) }?;
         let work = unsafe { slice_mut(work, work_len) }?;
         mlr::init_from_node_moments(sums, sizes, d, metric, theta, work)
     })
 }
 
-/// Workspace length (doubles) of `mk_cmlr_fit`: m d + d^2 + 2 d + (2 d^2 + 2 d); 0 if m or d is
-/// 0 or it overflows.
+/// Workspace length (doubles) of `mk_cmlr_fit`, for its sizes: m d + d^2 + 2 d + (2 d^2 + 2 d)
+/// (N does not change it); 0 if N, d or m is 0 or it overflows.
 #[no_mangle]
-pub extern "C" fn mk_cmlr_fit_work_len(m: usize, d: usize) -> usize {
-    work_len_for_c(m > 0 && d > 0, mlr::fit_work_len(m, d))
+pub extern "C" fn mk_cmlr_fit_work_len(n_total: usize, d: usize, m: usize) -> usize {
+    work_len_for_c(|| {
+        nonzero(&[n_total, d, m])?;
+        mlr::fit_work_len(m, d)
+    })
 }
 
 /// Fits theta from the raw data: one statistics pass, the start, then Algorithm 1 or 2 until
@@ -357,63 +412,60 @@ pub extern "C" fn mk_cmlr_fit_work_len(m: usize, d: usize) -> usize {
 /// succeeds (report.converged = 0) and returns its last iterate.
 ///
 /// Parameters:
-/// - `x`, `y`, `n_total`, `d`, `node_sizes`, `m`: the data, as for `mk_cmlr_node_statistics`.
+/// - `x`, `n_total`, `d`, `y`, `node_sizes`, `m` (in): the data, as for
+///   `mk_cmlr_node_statistics`.
 /// - `options` (in): see `mk_cmlr_options`.
 /// - `theta` (in/out): d doubles; read as the start when `options->init` is
 ///   `MK_CMLR_INIT_GIVEN`, replaced by the fit on success.
-/// - `theta_star` (in, optional): d doubles, the truth, used only for `trace_error`.
-/// - `trace_step` (out, optional): `options->max_iter` doubles; entry t = |theta_{t+1} - theta_t|.
-/// - `trace_error` (out, optional, needs `theta_star`): `options->max_iter` doubles; entry t =
-///   min(|theta_{t+1} - theta*|, |theta_{t+1} + theta*|). Trace entries past the iterations
-///   run are not written.
-/// - `work` (scratch): `work_len` >= `mk_cmlr_fit_work_len(m, d)` doubles.
+/// - `trace` (in/out, optional): see `mk_cmlr_trace`; NULL for none.
+/// - `work` (scratch): `work_len` >= `mk_cmlr_fit_work_len(n_total, d, m)` doubles.
 /// - `report` (out): iterations, converged flag, last step.
 ///
 /// Returns `MK_STATUS_OK`, or with theta and report untouched (traces possibly written):
 /// `MK_STATUS_NULL_POINTER`, `MK_STATUS_ZERO_SIZE`, `MK_STATUS_SIZE_OVERFLOW`,
 /// `MK_STATUS_NODE_SIZES`, `MK_STATUS_BUFFER_TOO_SHORT` (work), `MK_STATUS_BAD_PARAMETER`
 /// (sigma, tol < 0 or NaN, max_iter == 0, an unknown algorithm or init, `use_identity` not 0/1,
-/// `trace_error` without `theta_star`), `MK_STATUS_NON_FINITE` (x, y, a given theta, theta_star),
-/// `MK_STATUS_NOT_SPD` (Sigma_hat singular; it is factored even with `use_identity`),
+/// `trace->error` without `trace->theta_star`), `MK_STATUS_NON_FINITE` (x, y, a given theta,
+/// theta*), `MK_STATUS_NOT_SPD` (Sigma_hat singular; it is factored even with `use_identity`),
 /// `MK_STATUS_PANIC`.
 ///
 /// # Safety
-/// Every non-null pointer must be valid for the stated number of elements; outputs and `work`
-/// must not overlap each other or the inputs.
+/// Every non-null pointer (also those in `trace`) must be valid for the stated number of
+/// elements; outputs and `work` must not overlap each other or the inputs.
 #[no_mangle]
 pub unsafe extern "C" fn mk_cmlr_fit(
     x: *const f64,
-    y: *const f64,
     n_total: usize,
     d: usize,
+    y: *const f64,
     node_sizes: *const usize,
     m: usize,
     options: *const MkCmlrOptions,
     theta: *mut f64,
-    theta_star: *const f64,
-    trace_step: *mut f64,
-    trace_error: *mut f64,
+    trace: *const MkCmlrTrace,
     work: *mut f64,
     work_len: usize,
     report: *mut MkCmlrReport,
 ) -> i32 {
     run(|| {
         // SAFETY (all blocks below): lengths as documented; the caller guarantees validity.
-        let x = unsafe { slice(x, product(n_total, d)?) }?;
-        let y = unsafe { slice(y, n_total) }?;
-        let sizes = unsafe { slice(node_sizes, m) }?;
+        let data = unsafe { clustered_data(x, n_total, d, y, node_sizes, m) }?;
         let options = unsafe { options.as_ref() }.ok_or(Status::NullPointer)?;
         let theta = unsafe { slice_mut(theta, d) }?;
-        let theta_star = unsafe { optional_slice(theta_star, d) }?;
         let max_iter = options.max_iter;
-        let trace = Trace {
-            step: unsafe { optional_slice_mut(trace_step, max_iter) }?,
-            error: unsafe { optional_slice_mut(trace_error, max_iter) }?,
+        let (theta_star, trace) = match unsafe { trace.as_ref() } {
+            None => (None, Trace::default()),
+            Some(t) => (
+                unsafe { optional_slice(t.theta_star, d) }?,
+                Trace {
+                    step: unsafe { optional_slice_mut(t.step, max_iter) }?,
+                    error: unsafe { optional_slice_mut(t.error, max_iter) }?,
+                },
+            ),
         };
         let work = unsafe { slice_mut(work, work_len) }?;
         let report = unsafe { report.as_mut() }.ok_or(Status::NullPointer)?;
         let opts = options.to_options()?;
-        let data = ClusteredData::new(x, y, d, sizes)?;
         let r = mlr::fit(&data, &opts, theta, theta_star, trace, work)?;
         *report = MkCmlrReport {
             iterations: r.iterations,
@@ -429,30 +481,29 @@ pub unsafe extern "C" fn mk_cmlr_fit(
 /// platform.
 ///
 /// Parameters:
-/// - `seed`: any 64-bit value.
-/// - `theta_star` (in): d doubles, finite. `d` > 0.
-/// - `sigma`: noise standard deviation, >= 0 and finite.
-/// - `node_sizes` (in): m sizes, each > 0, adding up to `n_total`. `m` > 0.
-/// - `x_out` (out): `n_total * d` doubles; `y_out` (out): `n_total` doubles.
+/// - `theta_star` (in): d doubles, finite; `d` > 0.
+/// - `node_sizes` (in): m sizes, each > 0, adding up to N (without overflow); `m` > 0.
+/// - `sigma` (in): noise standard deviation, >= 0 and finite.
+/// - `seed` (in): any 64-bit value.
+/// - `x_out` (out): N x d, `N * d` doubles; `y_out` (out): N doubles.
 /// - `labels_out` (out, optional): m doubles, the signs xi_j (+1 or -1).
 ///
 /// Returns `MK_STATUS_OK`, or with the outputs untouched: `MK_STATUS_NULL_POINTER`,
 /// `MK_STATUS_ZERO_SIZE`, `MK_STATUS_SIZE_OVERFLOW`, `MK_STATUS_NODE_SIZES` (a zero size, or
-/// sizes not adding up to `n_total`), `MK_STATUS_BAD_PARAMETER` (sigma), `MK_STATUS_NON_FINITE`
-/// (theta*), `MK_STATUS_PANIC`.
+/// sizes whose sum overflows), `MK_STATUS_BAD_PARAMETER` (sigma), `MK_STATUS_NON_FINITE`
+/// (theta*, or a sample that would overflow), `MK_STATUS_PANIC`.
 ///
 /// # Safety
 /// Every non-null pointer must be valid for the stated number of elements; outputs must not
 /// overlap each other or the inputs.
 #[no_mangle]
 pub unsafe extern "C" fn mk_cmlr_simulate(
-    seed: u64,
     theta_star: *const f64,
     d: usize,
-    sigma: f64,
     node_sizes: *const usize,
     m: usize,
-    n_total: usize,
+    sigma: f64,
+    seed: u64,
     x_out: *mut f64,
     y_out: *mut f64,
     labels_out: *mut f64,
@@ -461,15 +512,11 @@ pub unsafe extern "C" fn mk_cmlr_simulate(
         // SAFETY (all blocks below): lengths as documented; the caller guarantees validity.
         let theta_star = unsafe { slice(theta_star, d) }?;
         let sizes = unsafe { slice(node_sizes, m) }?;
+        nonzero(&[d, m])?;
+        let n_total = mlr::total_of_node_sizes(sizes)?;
         let x = unsafe { slice_mut(x_out, product(n_total, d)?) }?;
         let y = unsafe { slice_mut(y_out, n_total) }?;
         let labels = unsafe { optional_slice_mut(labels_out, m) }?;
-        if n_total == 0 || m == 0 || d == 0 {
-            return Err(Status::ZeroSize);
-        }
-        if mlr::total_of_node_sizes(sizes)? != n_total {
-            return Err(Status::NodeSizes);
-        }
         mlr::simulate(seed, theta_star, d, sigma, sizes, x, y, labels)
     })
 }

@@ -1,24 +1,32 @@
 //! C ABI of [`crate::distance`]: closed-form L2 distances between Gaussian mixtures, the
-//! pairwise distance matrix, KL between Gaussians, moment matching.
-//!
-//! A mixture comes from C as `weights` (K doubles), `means` (K*d doubles, row-major), `covs`
-//! (K*d*d doubles for `MK_COV_FULL`, symmetric row-major; K*d doubles for `MK_COV_DIAG`, the
-//! variances), K, d and a covariance kind (`MK_COV_FULL` or `MK_COV_DIAG`; any other value is
-//! `MK_STATUS_BAD_PARAMETER`).
+//! pairwise distance matrix, KL between Gaussians, moment matching. Mixtures are `mk_mixture`
+//! descriptors, single Gaussians `mk_gaussian` descriptors.
 
-use super::{mixture, parse_cov_kind, product, run, slice, slice_mut, work_len_for_c};
+use super::{
+    gaussian_in, mixture_in, product, run, shape_in, slice_mut, stacked_in, work_len_for_c,
+    MkGaussian, MkMixture,
+};
 use crate::distance;
 use crate::Status;
 
 /// Workspace length (doubles) of `mk_l2_distance_sq` and `mk_l2_distance`:
 /// 8 (d (d + 1) / 2 + d) when either kind is `MK_COV_FULL`, 16 d when both are `MK_COV_DIAG`;
-/// 0 if d is 0, a kind is unknown, or the length overflows size_t.
+/// 0 if a descriptor is NULL, a size is 0, the dimensions differ, a kind is unknown, or the
+/// length overflows size_t.
+///
+/// # Safety
+/// Non-null `f` and `g` must point to valid `mk_mixture` descriptors.
 #[no_mangle]
-pub extern "C" fn mk_l2_distance_sq_work_len(d: usize, f_kind: i32, g_kind: i32) -> usize {
-    let len = parse_cov_kind(f_kind).and_then(|f| {
-        parse_cov_kind(g_kind).and_then(|g| distance::l2_distance_sq_work_len(d, f, g))
-    });
-    work_len_for_c(d > 0, len)
+pub unsafe extern "C" fn mk_l2_distance_sq_work_len(
+    f: *const MkMixture,
+    g: *const MkMixture,
+) -> usize {
+    work_len_for_c(|| {
+        // SAFETY (both blocks): caller's contract.
+        let (sf, sg) = (unsafe { shape_in(f) }?, unsafe { shape_in(g) }?);
+        sg.expect_dim(sf.d)?;
+        distance::l2_distance_sq_work_len(sf.d, sf.kind, sg.kind)
+    })
 }
 
 /// Squared L2 distance |F - G|^2 = int (f - g)^2 between two Gaussian mixtures in closed form:
@@ -30,238 +38,234 @@ pub extern "C" fn mk_l2_distance_sq_work_len(d: usize, f_kind: i32, g_kind: i32)
 /// mixtures give exactly 0.
 ///
 /// Parameters:
-/// - `f_weights` (in): K_F weights, >= 0, summing to 1 within 1e-9.
-/// - `f_means` (in): K_F x d means, row-major, `f_k * d` doubles.
-/// - `f_covs` (in): `f_k * d * d` doubles (`MK_COV_FULL`: symmetric positive definite, only the
-///   lower triangle is used once checked) or `f_k * d` doubles (`MK_COV_DIAG`: variances > 0).
-/// - `f_k`: K_F > 0. `f_kind`: `MK_COV_FULL` or `MK_COV_DIAG`.
-/// - `g_weights`, `g_means`, `g_covs`, `g_k`, `g_kind` (in): the same for G; the kinds may
+/// - `f`, `g` (in): the mixtures, of the same dimension d; their K and covariance kinds may
 ///   differ (a diagonal covariance is a diagonal matrix).
-/// - `d`: dimension of both, > 0.
-/// - `work` (scratch): `work_len` >= `mk_l2_distance_sq_work_len(d, f_kind, g_kind)` doubles.
-/// - `out` (out): one double, the squared distance.
+/// - `distance_out` (out): one double, the squared distance.
+/// - `work` (scratch): `work_len` >= `mk_l2_distance_sq_work_len(f, g)` doubles.
 ///
-/// Returns `MK_STATUS_OK`, or with `out` untouched: `MK_STATUS_NULL_POINTER`,
+/// Returns `MK_STATUS_OK`, or with `distance_out` untouched: `MK_STATUS_NULL_POINTER`,
 /// `MK_STATUS_ZERO_SIZE` (a K or d is 0), `MK_STATUS_SIZE_OVERFLOW` (K*d or K*d*d overflows),
-/// `MK_STATUS_BAD_PARAMETER` (an unknown kind), `MK_STATUS_BUFFER_TOO_SHORT` (work),
-/// `MK_STATUS_NON_FINITE` (NaN or infinity in an input, or an overflowing result),
-/// `MK_STATUS_WEIGHTS` (a negative weight, or a sum not within 1e-9 of 1), `MK_STATUS_NOT_SPD`
-/// (an asymmetric covariance, a non-positive variance, or a covariance that is not positive
-/// definite), `MK_STATUS_PANIC`.
+/// `MK_STATUS_SHAPE_MISMATCH` (the dimensions differ), `MK_STATUS_BAD_PARAMETER` (an unknown
+/// kind), `MK_STATUS_BUFFER_TOO_SHORT` (work), `MK_STATUS_NON_FINITE` (NaN or infinity in an
+/// input, or an overflowing result), `MK_STATUS_WEIGHTS` (a negative weight, or a sum not within
+/// 1e-9 of 1), `MK_STATUS_NOT_SPD` (an asymmetric covariance, a non-positive variance, or a
+/// covariance that is not positive definite), `MK_STATUS_PANIC`.
 ///
 /// # Safety
-/// Every pointer must be valid for the stated number of elements; `work` and `out` must not
-/// overlap each other or the inputs.
+/// Every pointer must be valid for the stated number of elements; `work` and `distance_out`
+/// must not overlap each other or the inputs.
 #[no_mangle]
 pub unsafe extern "C" fn mk_l2_distance_sq(
-    f_weights: *const f64,
-    f_means: *const f64,
-    f_covs: *const f64,
-    f_k: usize,
-    f_kind: i32,
-    g_weights: *const f64,
-    g_means: *const f64,
-    g_covs: *const f64,
-    g_k: usize,
-    g_kind: i32,
-    d: usize,
+    f: *const MkMixture,
+    g: *const MkMixture,
+    distance_out: *mut f64,
     work: *mut f64,
     work_len: usize,
-    out: *mut f64,
 ) -> i32 {
-    run(|| {
-        // SAFETY (all blocks below): lengths as documented; the caller guarantees validity.
-        let f = unsafe { mixture(f_weights, f_means, f_covs, f_k, d, f_kind) }?;
-        let g = unsafe { mixture(g_weights, g_means, g_covs, g_k, d, g_kind) }?;
-        let work = unsafe { slice_mut(work, work_len) }?;
-        let out = unsafe { out.as_mut() }.ok_or(Status::NullPointer)?;
-        *out = distance::l2_distance_sq(&f, &g, work)?;
-        Ok(())
-    })
+    // SAFETY: forwarded contract.
+    unsafe { l2(f, g, distance_out, work, work_len, distance::l2_distance_sq) }
 }
 
 /// L2 distance |F - G| = sqrt(max(0, |F - G|^2)) between two Gaussian mixtures: the square
 /// root of what `mk_l2_distance_sq` computes, with a squared distance that cancellation left
 /// slightly negative taken as 0. Bitwise-equal mixtures give exactly 0.
 ///
-/// Parameters, workspace (`mk_l2_distance_sq_work_len(d, f_kind, g_kind)` doubles) and statuses
-/// are those of `mk_l2_distance_sq`; `out` (out) receives the distance, only on success.
+/// Parameters, workspace (`mk_l2_distance_sq_work_len(f, g)` doubles) and statuses are those
+/// of `mk_l2_distance_sq`; `distance_out` (out) receives the distance, only on success.
 ///
 /// # Safety
 /// As for `mk_l2_distance_sq`.
 #[no_mangle]
 pub unsafe extern "C" fn mk_l2_distance(
-    f_weights: *const f64,
-    f_means: *const f64,
-    f_covs: *const f64,
-    f_k: usize,
-    f_kind: i32,
-    g_weights: *const f64,
-    g_means: *const f64,
-    g_covs: *const f64,
-    g_k: usize,
-    g_kind: i32,
-    d: usize,
+    f: *const MkMixture,
+    g: *const MkMixture,
+    distance_out: *mut f64,
     work: *mut f64,
     work_len: usize,
-    out: *mut f64,
+) -> i32 {
+    // SAFETY: forwarded contract.
+    unsafe { l2(f, g, distance_out, work, work_len, distance::l2_distance) }
+}
+
+/// The body of `mk_l2_distance_sq` and `mk_l2_distance`, with the safe kernel to call.
+///
+/// # Safety
+/// As for `mk_l2_distance_sq`.
+unsafe fn l2(
+    f: *const MkMixture,
+    g: *const MkMixture,
+    distance_out: *mut f64,
+    work: *mut f64,
+    work_len: usize,
+    kernel: fn(&crate::gmm::Mixture, &crate::gmm::Mixture, &mut [f64]) -> Result<f64, Status>,
 ) -> i32 {
     run(|| {
         // SAFETY (all blocks below): lengths as documented; the caller guarantees validity.
-        let f = unsafe { mixture(f_weights, f_means, f_covs, f_k, d, f_kind) }?;
-        let g = unsafe { mixture(g_weights, g_means, g_covs, g_k, d, g_kind) }?;
+        let sf = unsafe { shape_in(f) }?;
+        unsafe { shape_in(g) }?.expect_dim(sf.d)?;
+        let f = unsafe { mixture_in(f) }?;
+        let g = unsafe { mixture_in(g) }?;
+        let out = unsafe { distance_out.as_mut() }.ok_or(Status::NullPointer)?;
         let work = unsafe { slice_mut(work, work_len) }?;
-        let out = unsafe { out.as_mut() }.ok_or(Status::NullPointer)?;
-        *out = distance::l2_distance(&f, &g, work)?;
+        *out = kernel(&f, &g, work)?;
         Ok(())
     })
 }
 
-/// Workspace length (doubles) of `mk_l2_pairwise`:
+/// Workspace length (doubles) of `mk_l2_pairwise`, for the descriptor's K, d, kind and m:
 /// m (m + 1) / 2 + (K + 8) m K + 8 (d (d + 1) + 2 d) + d (d + 1) / 2 (`MK_COV_FULL`) or
-/// m (m + 1) / 2 + (K + 8) m K + 24 d (`MK_COV_DIAG`); 0 if m, K or d is 0, the kind is
-/// unknown, or the length overflows size_t.
+/// m (m + 1) / 2 + (K + 8) m K + 24 d (`MK_COV_DIAG`); 0 if `mixtures` is NULL, m, K or d is 0,
+/// the kind is unknown, or the length overflows size_t.
+///
+/// # Safety
+/// A non-null `mixtures` must point to a valid `mk_mixture`.
 #[no_mangle]
-pub extern "C" fn mk_l2_pairwise_work_len(m: usize, k: usize, d: usize, kind: i32) -> usize {
-    let len = parse_cov_kind(kind).and_then(|kind| distance::l2_pairwise_work_len(m, k, d, kind));
-    work_len_for_c(m > 0 && k > 0 && d > 0, len)
+pub unsafe extern "C" fn mk_l2_pairwise_work_len(mixtures: *const MkMixture, m: usize) -> usize {
+    work_len_for_c(|| {
+        // SAFETY: caller's contract.
+        let s = unsafe { shape_in(mixtures) }?;
+        distance::l2_pairwise_work_len(m, s.k, s.d, s.kind)
+    })
 }
 
-/// All pairwise L2 distances D_ab = |G_a - G_b| of m Gaussian mixtures with the same K, d and
-/// covariance kind: each mixture's self term and each cross term is computed once, and every
-/// entry is bitwise what `mk_l2_distance` gives for that pair.
+/// All pairwise L2 distances D_ab = |G_a - G_b| of m Gaussian mixtures of one shape: each
+/// mixture's self term and each cross term is computed once, and every entry is bitwise what
+/// `mk_l2_distance` gives for that pair.
 ///
 /// Parameters:
-/// - `weights` (in): the m weight vectors concatenated, `m * k` doubles; each >= 0 and summing
-///   to 1 within 1e-9.
-/// - `means` (in): the m mean matrices concatenated, `m * k * d` doubles.
-/// - `covs` (in): `m * k * d * d` doubles (`MK_COV_FULL`) or `m * k * d` (`MK_COV_DIAG`).
-/// - `m`, `k`, `d`: number of mixtures, components per mixture, dimension; all > 0.
-/// - `kind`: `MK_COV_FULL` or `MK_COV_DIAG`.
-/// - `out` (out): m x m distances, row-major, `m * m` doubles; symmetric with a zero diagonal.
-/// - `work` (scratch): `work_len` >= `mk_l2_pairwise_work_len(m, k, d, kind)` doubles.
+/// - `mixtures` (in): the shape (K, d, kind) of each mixture, and arrays holding the m mixtures
+///   concatenated: `m * K` weights (each mixture's >= 0, summing to 1 within 1e-9),
+///   `m * K * d` means, `m * K * c` covariance values.
+/// - `m` (in): number of mixtures, > 0.
+/// - `distances_out` (out): m x m distances, row-major, `m * m` doubles; symmetric with a zero
+///   diagonal.
+/// - `work` (scratch): `work_len` >= `mk_l2_pairwise_work_len(mixtures, m)` doubles.
 ///
-/// Returns `MK_STATUS_OK`, or with `out` untouched: `MK_STATUS_NULL_POINTER`,
-/// `MK_STATUS_ZERO_SIZE` (m, K or d is 0), `MK_STATUS_SIZE_OVERFLOW` (m*K, m*K*d, m*K*d*d or m*m
-/// overflows), `MK_STATUS_BAD_PARAMETER` (an unknown kind), `MK_STATUS_BUFFER_TOO_SHORT` (work),
-/// and for the first invalid mixture: `MK_STATUS_NON_FINITE` (NaN or infinity; also an
+/// Returns `MK_STATUS_OK`, or with `distances_out` untouched: `MK_STATUS_NULL_POINTER`,
+/// `MK_STATUS_ZERO_SIZE` (m, K or d is 0), `MK_STATUS_SIZE_OVERFLOW` (m*K, m*K*d, m*K*d*d or
+/// m*m overflows), `MK_STATUS_BAD_PARAMETER` (an unknown kind), `MK_STATUS_BUFFER_TOO_SHORT`
+/// (work), and for the first invalid mixture: `MK_STATUS_NON_FINITE` (NaN or infinity; also an
 /// overflowing result), `MK_STATUS_WEIGHTS`, `MK_STATUS_NOT_SPD`; `MK_STATUS_PANIC`.
 ///
 /// # Safety
-/// Every pointer must be valid for the stated number of elements; `out` and `work` must not
-/// overlap each other or the inputs.
+/// Every pointer must be valid for the stated number of elements; `distances_out` and `work`
+/// must not overlap each other or the inputs.
 #[no_mangle]
 pub unsafe extern "C" fn mk_l2_pairwise(
-    weights: *const f64,
-    means: *const f64,
-    covs: *const f64,
+    mixtures: *const MkMixture,
     m: usize,
-    k: usize,
-    d: usize,
-    kind: i32,
-    out: *mut f64,
+    distances_out: *mut f64,
     work: *mut f64,
     work_len: usize,
 ) -> i32 {
     run(|| {
-        let kind = parse_cov_kind(kind)?;
-        // Every length is computed before any slice is formed.
-        let n = product(m, k)?;
-        let (len_means, len_covs) = (product(n, d)?, product(n, kind.cov_len(d)?)?);
-        let len_out = product(m, m)?;
         // SAFETY (all blocks below): lengths as documented; the caller guarantees validity.
-        let weights = unsafe { slice(weights, n) }?;
-        let means = unsafe { slice(means, len_means) }?;
-        let covs = unsafe { slice(covs, len_covs) }?;
-        let out = unsafe { slice_mut(out, len_out) }?;
+        let st = unsafe { stacked_in(mixtures, m) }?;
+        let out = unsafe { slice_mut(distances_out, product(m, m)?) }?;
         let work = unsafe { slice_mut(work, work_len) }?;
-        distance::l2_pairwise(weights, means, covs, m, k, d, kind, out, work)
+        let s = st.shape;
+        distance::l2_pairwise(
+            st.weights, st.means, st.covs, m, s.k, s.d, s.kind, out, work,
+        )
     })
 }
 
 /// Workspace length (doubles) of `mk_kl_gaussian`: 2 d^2 + d p + d with p = d rounded up to a
-/// multiple of 4 (`MK_COV_FULL`) or 3 d (`MK_COV_DIAG`); 0 if d is 0, the kind is unknown, or
-/// the length overflows size_t.
+/// multiple of 4 (`MK_COV_FULL`) or 3 d (`MK_COV_DIAG`); 0 if a descriptor is NULL, d is 0,
+/// the shapes differ, the kind is unknown, or the length overflows size_t.
+///
+/// # Safety
+/// Non-null `p` and `q` must point to valid `mk_gaussian` descriptors.
 #[no_mangle]
-pub extern "C" fn mk_kl_gaussian_work_len(d: usize, kind: i32) -> usize {
-    let len = parse_cov_kind(kind).and_then(|kind| distance::kl_gaussian_work_len(d, kind));
-    work_len_for_c(d > 0, len)
+pub unsafe extern "C" fn mk_kl_gaussian_work_len(
+    p: *const MkGaussian,
+    q: *const MkGaussian,
+) -> usize {
+    work_len_for_c(|| {
+        // SAFETY (both blocks): caller's contract (the arrays are not read: lengths only).
+        let (sp, sq) = unsafe { (kl_shape(p)?, kl_shape(q)?) };
+        sp.expect(sq)?;
+        distance::kl_gaussian_work_len(sp.d, sp.kind)
+    })
 }
 
-/// KL(N0 || N1) = 1/2 [tr(S1^-1 S0) + (m1 - m0)^T S1^-1 (m1 - m0) - d + ln|S1| - ln|S0|]
+/// The shape of a Gaussian descriptor without reading its arrays.
+///
+/// # Safety
+/// A non-null `desc` must point to a valid `mk_gaussian`.
+unsafe fn kl_shape(desc: *const MkGaussian) -> Result<super::Shape, Status> {
+    // SAFETY: caller's contract.
+    let desc = unsafe { desc.as_ref() }.ok_or(Status::NullPointer)?;
+    super::Shape::new(1, desc.d, desc.cov_kind)
+}
+
+/// KL(P || Q) = 1/2 [tr(S_Q^-1 S_P) + (m_Q - m_P)^T S_Q^-1 (m_Q - m_P) - d + ln|S_Q| - ln|S_P|]
 /// between two Gaussians, computed from Cholesky factors as a sum of non-negative terms and
 /// clamped at 0 (identical Gaussians give exactly 0).
 ///
 /// Parameters:
-/// - `mean0`, `mean1` (in): d doubles each.
-/// - `cov0`, `cov1` (in): `d * d` doubles each (`MK_COV_FULL`: symmetric positive definite,
-///   row-major) or d doubles each (`MK_COV_DIAG`: variances > 0).
-/// - `d`: dimension, > 0. `kind`: `MK_COV_FULL` or `MK_COV_DIAG`, for both covariances.
-/// - `work` (scratch): `work_len` >= `mk_kl_gaussian_work_len(d, kind)` doubles.
-/// - `out` (out): one double, the divergence.
+/// - `p`, `q` (in): the Gaussians, of the same dimension and covariance kind.
+/// - `kl_out` (out): one double, the divergence.
+/// - `work` (scratch): `work_len` >= `mk_kl_gaussian_work_len(p, q)` doubles.
 ///
-/// Returns `MK_STATUS_OK`, or with `out` untouched: `MK_STATUS_NULL_POINTER`,
+/// Returns `MK_STATUS_OK`, or with `kl_out` untouched: `MK_STATUS_NULL_POINTER`,
 /// `MK_STATUS_ZERO_SIZE` (d is 0), `MK_STATUS_SIZE_OVERFLOW` (d*d overflows),
-/// `MK_STATUS_BAD_PARAMETER` (an unknown kind), `MK_STATUS_BUFFER_TOO_SHORT` (work),
-/// `MK_STATUS_NON_FINITE` (NaN or infinity in an input, or an overflowing result),
-/// `MK_STATUS_NOT_SPD` (an asymmetric covariance, a non-positive variance, or a covariance that
-/// is not positive definite), `MK_STATUS_PANIC`.
+/// `MK_STATUS_SHAPE_MISMATCH` (d or kind differ), `MK_STATUS_BAD_PARAMETER` (an unknown kind),
+/// `MK_STATUS_BUFFER_TOO_SHORT` (work), `MK_STATUS_NON_FINITE` (NaN or infinity in an input, or
+/// an overflowing result), `MK_STATUS_NOT_SPD` (an asymmetric covariance, a non-positive
+/// variance, or a covariance that is not positive definite), `MK_STATUS_PANIC`.
 ///
 /// # Safety
-/// Every pointer must be valid for the stated number of elements; `work` and `out` must not
+/// Every pointer must be valid for the stated number of elements; `work` and `kl_out` must not
 /// overlap each other or the inputs.
 #[no_mangle]
 pub unsafe extern "C" fn mk_kl_gaussian(
-    mean0: *const f64,
-    cov0: *const f64,
-    mean1: *const f64,
-    cov1: *const f64,
-    d: usize,
-    kind: i32,
+    p: *const MkGaussian,
+    q: *const MkGaussian,
+    kl_out: *mut f64,
     work: *mut f64,
     work_len: usize,
-    out: *mut f64,
 ) -> i32 {
     run(|| {
-        let kind = parse_cov_kind(kind)?;
-        let cov_len = kind.cov_len(d)?;
         // SAFETY (all blocks below): lengths as documented; the caller guarantees validity.
-        let mean0 = unsafe { slice(mean0, d) }?;
-        let cov0 = unsafe { slice(cov0, cov_len) }?;
-        let mean1 = unsafe { slice(mean1, d) }?;
-        let cov1 = unsafe { slice(cov1, cov_len) }?;
+        let (sp, mean_p, cov_p) = unsafe { gaussian_in(p) }?;
+        let (sq, mean_q, cov_q) = unsafe { gaussian_in(q) }?;
+        sp.expect(sq)?;
+        let out = unsafe { kl_out.as_mut() }.ok_or(Status::NullPointer)?;
         let work = unsafe { slice_mut(work, work_len) }?;
-        let out = unsafe { out.as_mut() }.ok_or(Status::NullPointer)?;
-        *out = distance::kl_gaussian(mean0, cov0, mean1, cov1, d, kind, work)?;
+        *out = distance::kl_gaussian(mean_p, cov_p, mean_q, cov_q, sp.d, sp.kind, work)?;
         Ok(())
     })
 }
 
 /// Workspace length (doubles) of `mk_moment_match`: 2 d + d^2 (`MK_COV_FULL`) or 3 d
-/// (`MK_COV_DIAG`); 0 if d is 0, the kind is unknown, or the length overflows size_t.
+/// (`MK_COV_DIAG`); 0 if `mix` is NULL, K or d is 0, the kind is unknown, or the length
+/// overflows size_t.
+///
+/// # Safety
+/// A non-null `mix` must point to a valid `mk_mixture`.
 #[no_mangle]
-pub extern "C" fn mk_moment_match_work_len(d: usize, kind: i32) -> usize {
-    let len = parse_cov_kind(kind).and_then(|kind| distance::moment_match_work_len(d, kind));
-    work_len_for_c(d > 0, len)
+pub unsafe extern "C" fn mk_moment_match_work_len(mix: *const MkMixture) -> usize {
+    work_len_for_c(|| {
+        // SAFETY: caller's contract.
+        let s = unsafe { shape_in(mix) }?;
+        distance::moment_match_work_len(s.d, s.kind)
+    })
 }
 
 /// Moment matching: the single Gaussian with the mean and covariance of the mixture
-/// sum_i l_i N(mu_i, S_i): mu = sum_i l_i mu_i, Sigma = sum_i l_i [S_i + (mu_i - mu)(mu_i - mu)^T]
+/// sum_i w_i N(mu_i, S_i): mu = sum_i w_i mu_i, Sigma = sum_i w_i [S_i + (mu_i - mu)(mu_i - mu)^T]
 /// (for `MK_COV_DIAG`, only the diagonal of each outer product).
 ///
 /// Parameters:
-/// - `weights` (in): the m weights l_i, `m` doubles, >= 0, summing to 1 within 1e-9 (used as
-///   given).
-/// - `means` (in): m x d means, row-major, `m * d` doubles.
-/// - `covs` (in): `m * d * d` doubles (`MK_COV_FULL`) or `m * d` (`MK_COV_DIAG`).
-/// - `m`, `d`: number of Gaussians and dimension, > 0. `kind`: `MK_COV_FULL` or `MK_COV_DIAG`.
+/// - `mix` (in): the mixture (weights used as given).
 /// - `mean_out` (out): d doubles.
 /// - `cov_out` (out): `d * d` doubles (`MK_COV_FULL`, exactly symmetric) or d doubles
 ///   (`MK_COV_DIAG`).
-/// - `work` (scratch): `work_len` >= `mk_moment_match_work_len(d, kind)` doubles.
+/// - `work` (scratch): `work_len` >= `mk_moment_match_work_len(mix)` doubles.
 ///
 /// Returns `MK_STATUS_OK`, or with both outputs untouched: `MK_STATUS_NULL_POINTER`,
-/// `MK_STATUS_ZERO_SIZE` (m or d is 0), `MK_STATUS_SIZE_OVERFLOW` (m*d, d*d or m*d*d
+/// `MK_STATUS_ZERO_SIZE` (K or d is 0), `MK_STATUS_SIZE_OVERFLOW` (K*d, d*d or K*d*d
 /// overflows), `MK_STATUS_BAD_PARAMETER` (an unknown kind), `MK_STATUS_BUFFER_TOO_SHORT`
 /// (work), `MK_STATUS_NON_FINITE` (NaN or infinity in an input, or an overflowing result),
 /// `MK_STATUS_WEIGHTS` (a negative weight, or a sum not within 1e-9 of 1), `MK_STATUS_NOT_SPD`
@@ -272,29 +276,20 @@ pub extern "C" fn mk_moment_match_work_len(d: usize, kind: i32) -> usize {
 /// not overlap each other or the inputs.
 #[no_mangle]
 pub unsafe extern "C" fn mk_moment_match(
-    weights: *const f64,
-    means: *const f64,
-    covs: *const f64,
-    m: usize,
-    d: usize,
-    kind: i32,
+    mix: *const MkMixture,
     mean_out: *mut f64,
     cov_out: *mut f64,
     work: *mut f64,
     work_len: usize,
 ) -> i32 {
     run(|| {
-        let kind = parse_cov_kind(kind)?;
-        // Every length is computed before any slice is formed.
-        let cov_len = kind.cov_len(d)?;
-        let (len_means, len_covs) = (product(m, d)?, product(m, cov_len)?);
         // SAFETY (all blocks below): lengths as documented; the caller guarantees validity.
-        let weights = unsafe { slice(weights, m) }?;
-        let means = unsafe { slice(means, len_means) }?;
-        let covs = unsafe { slice(covs, len_covs) }?;
-        let mean_out = unsafe { slice_mut(mean_out, d) }?;
-        let cov_out = unsafe { slice_mut(cov_out, cov_len) }?;
+        let st = unsafe { stacked_in(mix, 1) }?;
+        let s = st.shape;
+        let mean_out = unsafe { slice_mut(mean_out, s.d) }?;
+        let cov_out = unsafe { slice_mut(cov_out, s.c()) }?;
         let work = unsafe { slice_mut(work, work_len) }?;
-        distance::moment_match(weights, means, covs, m, d, kind, mean_out, cov_out, work)
+        let (w, mu, cov) = (st.weights, st.means, st.covs);
+        distance::moment_match(w, mu, cov, s.k, s.d, s.kind, mean_out, cov_out, work)
     })
 }

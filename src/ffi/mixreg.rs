@@ -1,6 +1,6 @@
 //! C ABI of the K-component mixture of linear regressions ([`crate::mlr`]: `mixreg_*`).
 
-use super::{flag, optional_slice_mut, product, run, slice, slice_mut, work_len_for_c};
+use super::{flag, nonzero, optional_slice_mut, product, run, slice, slice_mut, work_len_for_c};
 use crate::mlr::{self, ClusteredData, MixRegInit, MixRegOptions, MixRegReport, Noise};
 use crate::Status;
 
@@ -11,22 +11,56 @@ pub const MK_NOISE_SHARED: i32 = 1;
 /// Noise model: a known noise standard deviation (`known_sigma`), not estimated.
 pub const MK_NOISE_KNOWN: i32 = 2;
 
-/// Start: the given weights, coefficients and variances.
-pub const MK_MIXREG_INIT_GIVEN: i32 = 0;
 /// Start: per-node least squares (nodes with n_j >= p) clustered by k-means++ (grouped only).
 pub const MK_MIXREG_INIT_NODE_LEAST_SQUARES: i32 = 1;
 /// Start: seeded random responsibilities, then one M-step.
 pub const MK_MIXREG_INIT_RANDOM: i32 = 2;
 
+/// A mixture of K linear regressions as a C input: K components, d covariates, `intercept`
+/// (1: coefficient 0 of each component is an intercept, then the d slopes, p = d + 1; 0:
+/// p = d), and its arrays: `weights` (K, >= 0, summing to 1), `coefs` (K x p, row-major),
+/// `sigma2` (K noise variances > 0).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct MkMixReg {
+    /// Number of components K, > 0.
+    pub k: usize,
+    /// Number of covariates d, > 0.
+    pub d: usize,
+    /// 0 or 1: whether coefficient 0 of each component is an intercept.
+    pub intercept: i32,
+    /// K weights.
+    pub weights: *const f64,
+    /// K*p coefficients, row-major.
+    pub coefs: *const f64,
+    /// K noise variances.
+    pub sigma2: *const f64,
+}
+
+/// A mixture of K linear regressions as a C output: the shape the caller asks for (K, d,
+/// intercept, as in `mk_mixreg`) and writable arrays of K, K*p and K doubles, written only on
+/// success.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct MkMixRegOut {
+    /// Number of components K, > 0.
+    pub k: usize,
+    /// Number of covariates d, > 0.
+    pub d: usize,
+    /// 0 or 1: whether to fit an intercept.
+    pub intercept: i32,
+    /// K weights (out).
+    pub weights: *mut f64,
+    /// K*p coefficients, row-major (out).
+    pub coefs: *mut f64,
+    /// K noise variances (all equal for `MK_NOISE_SHARED`) (out).
+    pub sigma2: *mut f64,
+}
+
 /// Options of `mk_mixreg_fit_grouped` and `mk_mixreg_fit`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct MkMixRegOptions {
-    /// Number of components K, > 0. Default 2.
-    pub k: usize,
-    /// 1: fit an intercept (coefficient 0 of each component, then the d slopes: p = d + 1);
-    /// 0 (default): p = d.
-    pub intercept: i32,
     /// `MK_NOISE_PER_COMPONENT` (default), `MK_NOISE_SHARED` or `MK_NOISE_KNOWN`.
     pub noise: i32,
     /// The known noise standard deviation for `MK_NOISE_KNOWN` (> 0, finite); else ignored.
@@ -34,8 +68,8 @@ pub struct MkMixRegOptions {
     /// 1: the seed's symmetric model (K = 2, theta_2 = -theta_1, weights fixed at 1/2, no
     /// intercept); 0 (default): the general model.
     pub symmetric: i32,
-    /// `MK_MIXREG_INIT_GIVEN`, `MK_MIXREG_INIT_NODE_LEAST_SQUARES` (default) or
-    /// `MK_MIXREG_INIT_RANDOM`.
+    /// The start when the fit is given none: `MK_MIXREG_INIT_NODE_LEAST_SQUARES` (default,
+    /// grouped fit only) or `MK_MIXREG_INIT_RANDOM`.
     pub init: i32,
     /// Stop when the mean log-likelihood per sample changes by less than tol (>= 0).
     pub tol: f64,
@@ -83,14 +117,12 @@ impl From<MixRegReport> for MkMixRegReport {
     }
 }
 
-/// The defaults: K = 2, no intercept, per-component noise, general model, node least-squares
-/// start, tol 1e-8, max_iter 200, one start, seed 0.
+/// The defaults: per-component noise, general model, node least-squares start, tol 1e-8,
+/// max_iter 200, one start, seed 0.
 #[no_mangle]
 pub extern "C" fn mk_mixreg_options_default() -> MkMixRegOptions {
     let o = MixRegOptions::default();
     MkMixRegOptions {
-        k: o.k,
-        intercept: i32::from(o.intercept),
         noise: MK_NOISE_PER_COMPONENT,
         known_sigma: 0.0,
         symmetric: i32::from(o.symmetric),
@@ -103,7 +135,8 @@ pub extern "C" fn mk_mixreg_options_default() -> MkMixRegOptions {
 }
 
 impl MkMixRegOptions {
-    fn to_options(self) -> Result<MixRegOptions, Status> {
+    /// The safe-API options for K components with or without an intercept.
+    fn to_options(self, k: usize, intercept: bool) -> Result<MixRegOptions, Status> {
         let noise = match self.noise {
             MK_NOISE_PER_COMPONENT => Noise::PerComponent,
             MK_NOISE_SHARED => Noise::Shared,
@@ -111,8 +144,8 @@ impl MkMixRegOptions {
             _ => return Err(Status::BadParameter),
         };
         Ok(MixRegOptions {
-            k: self.k,
-            intercept: flag(self.intercept)?,
+            k,
+            intercept,
             noise,
             symmetric: flag(self.symmetric)?,
             tol: self.tol,
@@ -123,28 +156,32 @@ impl MkMixRegOptions {
     }
 }
 
-/// The start from the C options and pointers.
+/// The checked shape of a regression-mixture descriptor: (K, d, intercept, p).
+fn mixreg_shape(k: usize, d: usize, intercept: i32) -> Result<(usize, usize, bool, usize), Status> {
+    let intercept = flag(intercept)?;
+    nonzero(&[k, d])?;
+    let p = d
+        .checked_add(usize::from(intercept))
+        .ok_or(Status::SizeOverflow)?;
+    product(k, p)?;
+    Ok((k, d, intercept, p))
+}
+
+/// The shape of the output descriptor of a fit, with d checked against the data's.
 ///
 /// # Safety
-/// For `MK_MIXREG_INIT_GIVEN` the pointers must be valid for K, K*p and K reads.
-unsafe fn init<'a>(
-    o: &MkMixRegOptions,
-    p: usize,
-    weights: *const f64,
-    coefs: *const f64,
-    sigma2: *const f64,
-) -> Result<MixRegInit<'a>, Status> {
-    Ok(match o.init {
-        // SAFETY (three blocks): lengths as documented; the caller guarantees validity.
-        MK_MIXREG_INIT_GIVEN => MixRegInit::Given {
-            weights: unsafe { slice(weights, o.k) }?,
-            coefs: unsafe { slice(coefs, product(o.k, p)?) }?,
-            sigma2: unsafe { slice(sigma2, o.k) }?,
-        },
-        MK_MIXREG_INIT_NODE_LEAST_SQUARES => MixRegInit::NodeLeastSquares,
-        MK_MIXREG_INIT_RANDOM => MixRegInit::Random,
-        _ => return Err(Status::BadParameter),
-    })
+/// A non-null `fit` must point to a valid `mk_mixreg_out`.
+unsafe fn fit_shape(
+    d: usize,
+    fit: *const MkMixRegOut,
+) -> Result<(usize, usize, bool, usize), Status> {
+    // SAFETY: caller's contract.
+    let f = unsafe { fit.as_ref() }.ok_or(Status::NullPointer)?;
+    let shape = mixreg_shape(f.k, f.d, f.intercept)?;
+    if f.d != d {
+        return Err(Status::ShapeMismatch);
+    }
+    Ok(shape)
 }
 
 /// What both fits take besides their data, from the C arguments: the options, the start and
@@ -165,15 +202,11 @@ struct FitArgs<'a> {
 /// As documented for `mk_mixreg_fit_grouped` and `mk_mixreg_fit`, with `rows` posterior rows.
 #[allow(clippy::too_many_arguments)]
 unsafe fn fit_args<'a>(
-    options: *const MkMixRegOptions,
     d: usize,
     rows: usize,
-    init_weights: *const f64,
-    init_coefs: *const f64,
-    init_sigma2: *const f64,
-    weights_out: *mut f64,
-    coefs_out: *mut f64,
-    sigma2_out: *mut f64,
+    options: *const MkMixRegOptions,
+    start: *const MkMixReg,
+    fit: *const MkMixRegOut,
     posteriors_out: *mut f64,
     trace: *mut f64,
     work: *mut f64,
@@ -181,18 +214,34 @@ unsafe fn fit_args<'a>(
     report: *mut MkMixRegReport,
 ) -> Result<FitArgs<'a>, Status> {
     // SAFETY (all blocks below): lengths as documented; the caller guarantees validity.
+    let (k, _, intercept, p) = unsafe { fit_shape(d, fit) }?;
+    let f = unsafe { &*fit };
     let o = *unsafe { options.as_ref() }.ok_or(Status::NullPointer)?;
-    let opts = o.to_options()?;
-    let p = d
-        .checked_add(usize::from(opts.intercept))
-        .ok_or(Status::SizeOverflow)?;
+    let opts = o.to_options(k, intercept)?;
+    let init = match unsafe { start.as_ref() } {
+        Some(s) => {
+            if mixreg_shape(s.k, s.d, s.intercept)? != (k, d, intercept, p) {
+                return Err(Status::ShapeMismatch);
+            }
+            MixRegInit::Given {
+                weights: unsafe { slice(s.weights, k) }?,
+                coefs: unsafe { slice(s.coefs, k * p) }?,
+                sigma2: unsafe { slice(s.sigma2, k) }?,
+            }
+        }
+        None => match o.init {
+            MK_MIXREG_INIT_NODE_LEAST_SQUARES => MixRegInit::NodeLeastSquares,
+            MK_MIXREG_INIT_RANDOM => MixRegInit::Random,
+            _ => return Err(Status::BadParameter),
+        },
+    };
     Ok(FitArgs {
         opts,
-        init: unsafe { init(&o, p, init_weights, init_coefs, init_sigma2) }?,
-        weights_out: unsafe { slice_mut(weights_out, o.k) }?,
-        coefs_out: unsafe { slice_mut(coefs_out, product(o.k, p)?) }?,
-        sigma2_out: unsafe { slice_mut(sigma2_out, o.k) }?,
-        posteriors_out: unsafe { optional_slice_mut(posteriors_out, product(rows, o.k)?) }?,
+        init,
+        weights_out: unsafe { slice_mut(f.weights, k) }?,
+        coefs_out: unsafe { slice_mut(f.coefs, k * p) }?,
+        sigma2_out: unsafe { slice_mut(f.sigma2, k) }?,
+        posteriors_out: unsafe { optional_slice_mut(posteriors_out, product(rows, k)?) }?,
         trace: unsafe { optional_slice_mut(trace, o.max_iter) }?,
         work: unsafe { slice_mut(work, work_len) }?,
         report: unsafe { report.as_mut() }.ok_or(Status::NullPointer)?,
@@ -203,8 +252,10 @@ unsafe fn fit_args<'a>(
 /// (n_j, y^T y, X^T y, X^T X); 0 if d is 0, `intercept` is not 0/1, or the length overflows.
 #[no_mangle]
 pub extern "C" fn mk_mixreg_node_stats_len(d: usize, intercept: i32) -> usize {
-    let len = flag(intercept).and_then(|i| mlr::node_stats_len(d, i));
-    work_len_for_c(d > 0, len)
+    work_len_for_c(|| {
+        nonzero(&[d])?;
+        mlr::node_stats_len(d, flag(intercept)?)
+    })
 }
 
 /// Per-node sufficient statistics of the regression mixtures, in one pass over the data: for
@@ -213,9 +264,10 @@ pub extern "C" fn mk_mixreg_node_stats_len(d: usize, intercept: i32) -> usize {
 /// node can send these m * (2 + p + p^2) numbers instead of its raw samples.
 ///
 /// Parameters:
-/// - `x` (in): N x d samples, row-major, `n_total * d` doubles; `y` (in): N responses.
+/// - `x` (in): N x d samples, row-major, `n_total * d` doubles; `n_total`, `d` > 0.
+/// - `y` (in): N responses.
 /// - `node_sizes` (in): m sizes, each > 0, adding up to N (node j owns the next n_j rows).
-/// - `intercept`: 0 or 1.
+/// - `intercept` (in): 0 or 1.
 /// - `stats_out` (out): `m * mk_mixreg_node_stats_len(d, intercept)` doubles.
 ///
 /// Returns `MK_STATUS_OK`, or with the output untouched: `MK_STATUS_NULL_POINTER`,
@@ -229,9 +281,9 @@ pub extern "C" fn mk_mixreg_node_stats_len(d: usize, intercept: i32) -> usize {
 #[no_mangle]
 pub unsafe extern "C" fn mk_mixreg_node_statistics(
     x: *const f64,
-    y: *const f64,
     n_total: usize,
     d: usize,
+    y: *const f64,
     node_sizes: *const usize,
     m: usize,
     intercept: i32,
@@ -250,17 +302,24 @@ pub unsafe extern "C" fn mk_mixreg_node_statistics(
     })
 }
 
-/// Workspace length (doubles) of `mk_mixreg_fit_grouped` for m nodes, K components, d
-/// covariates; 0 if a size is 0, `intercept` is not 0/1, or the length overflows.
+/// Workspace length (doubles) of `mk_mixreg_fit_grouped` for m nodes, d covariates and the
+/// output's K and intercept; 0 if `fit` is NULL, a size is 0, d differs from `fit->d`, the
+/// intercept is not 0/1, or the length overflows.
+///
+/// # Safety
+/// A non-null `fit` must point to a valid `mk_mixreg_out`.
 #[no_mangle]
-pub extern "C" fn mk_mixreg_fit_grouped_work_len(
+pub unsafe extern "C" fn mk_mixreg_fit_grouped_work_len(
     m: usize,
-    k: usize,
     d: usize,
-    intercept: i32,
+    fit: *const MkMixRegOut,
 ) -> usize {
-    let len = flag(intercept).and_then(|i| mlr::mixreg_fit_grouped_work_len(m, k, d, i));
-    work_len_for_c(m > 0 && k > 0 && d > 0, len)
+    work_len_for_c(|| {
+        nonzero(&[m])?;
+        // SAFETY: caller's contract.
+        let (k, d, intercept, _) = unsafe { fit_shape(d, fit) }?;
+        mlr::mixreg_fit_grouped_work_len(m, k, d, intercept)
+    })
 }
 
 /// Fits a mixture of K linear regressions to m nodes whose samples share one latent component
@@ -268,25 +327,26 @@ pub extern "C" fn mk_mixreg_fit_grouped_work_len(
 /// each iteration costs O(m K p^2 + K p^3), independent of the number of samples.
 ///
 /// Parameters:
-/// - `stats` (in): `m * mk_mixreg_node_stats_len(d, options->intercept)` doubles.
+/// - `stats` (in): `m * mk_mixreg_node_stats_len(d, fit->intercept)` doubles, computed with the
+///   same intercept flag; `m`, `d` > 0.
 /// - `options` (in): see `mk_mixreg_options`.
-/// - `init_weights`, `init_coefs`, `init_sigma2` (in): the start for `MK_MIXREG_INIT_GIVEN`
-///   (K weights summing to 1, K*p coefficients, K variances > 0); otherwise ignored, may be
-///   NULL.
-/// - `weights_out` (out): K; `coefs_out` (out): K*p (row k: intercept first, then slopes);
-///   `sigma2_out` (out): K noise variances (all equal for `MK_NOISE_SHARED`).
+/// - `start` (in, optional): a start of the output's shape (weights summing to 1, variances
+///   > 0); NULL starts from `options->init`.
+/// - `fit` (out): K, d (= `d`) and intercept in; weights, coefficients (row k: intercept first,
+///   then slopes) and noise variances out.
 /// - `posteriors_out` (out, optional): m*K node label posteriors at the returned parameters.
 /// - `trace` (out, optional): `options->max_iter` log-likelihoods, one per iteration
 ///   (non-decreasing); needs `options->n_init == 1`.
-/// - `work` (scratch): `work_len` >= `mk_mixreg_fit_grouped_work_len(m, k, d, intercept)`.
+/// - `work` (scratch): `work_len` >= `mk_mixreg_fit_grouped_work_len(m, d, fit)`.
 /// - `report` (out): see `mk_mixreg_report`.
 ///
 /// Returns `MK_STATUS_OK`, or with the outputs untouched (the trace possibly written):
 /// `MK_STATUS_NULL_POINTER`, `MK_STATUS_ZERO_SIZE`, `MK_STATUS_SIZE_OVERFLOW`,
-/// `MK_STATUS_BUFFER_TOO_SHORT` (work), `MK_STATUS_BAD_PARAMETER` (an unknown noise model or
-/// init, a flag not 0/1, `symmetric` with K != 2 or an intercept, known_sigma <= 0, tol < 0,
-/// max_iter or n_init 0, too few nodes with n_j >= p for the node least-squares start),
-/// `MK_STATUS_NON_FINITE` (NaN or infinity in the statistics or the start),
+/// `MK_STATUS_SHAPE_MISMATCH` (`fit->d` differs from d, or `start` has another shape than
+/// `fit`), `MK_STATUS_BUFFER_TOO_SHORT` (work), `MK_STATUS_BAD_PARAMETER` (an unknown noise
+/// model or init, a flag not 0/1, `symmetric` with K != 2 or an intercept, known_sigma <= 0,
+/// tol < 0, max_iter or n_init 0, too few nodes with n_j >= p for the node least-squares
+/// start), `MK_STATUS_NON_FINITE` (NaN or infinity in the statistics or the start),
 /// `MK_STATUS_WEIGHTS` (a given start's weights), `MK_STATUS_NOT_SPD` (a weighted Gram matrix
 /// that cannot be factored: collinear covariates), `MK_STATUS_PANIC`.
 ///
@@ -299,12 +359,8 @@ pub unsafe extern "C" fn mk_mixreg_fit_grouped(
     m: usize,
     d: usize,
     options: *const MkMixRegOptions,
-    init_weights: *const f64,
-    init_coefs: *const f64,
-    init_sigma2: *const f64,
-    weights_out: *mut f64,
-    coefs_out: *mut f64,
-    sigma2_out: *mut f64,
+    start: *const MkMixReg,
+    fit: *const MkMixRegOut,
     posteriors_out: *mut f64,
     trace: *mut f64,
     work: *mut f64,
@@ -315,15 +371,11 @@ pub unsafe extern "C" fn mk_mixreg_fit_grouped(
         // SAFETY (both blocks): lengths as documented; the caller guarantees validity.
         let a = unsafe {
             fit_args(
-                options,
                 d,
                 m,
-                init_weights,
-                init_coefs,
-                init_sigma2,
-                weights_out,
-                coefs_out,
-                sigma2_out,
+                options,
+                start,
+                fit,
                 posteriors_out,
                 trace,
                 work,
@@ -351,25 +403,39 @@ pub unsafe extern "C" fn mk_mixreg_fit_grouped(
     })
 }
 
-/// Workspace length (doubles) of `mk_mixreg_fit` for n samples, K components, d covariates; 0
-/// if a size is 0, `intercept` is not 0/1, or the length overflows.
+/// Workspace length (doubles) of `mk_mixreg_fit` for n samples, d covariates and the output's K
+/// and intercept; 0 if `fit` is NULL, a size is 0, d differs from `fit->d`, the intercept is
+/// not 0/1, or the length overflows.
+///
+/// # Safety
+/// A non-null `fit` must point to a valid `mk_mixreg_out`.
 #[no_mangle]
-pub extern "C" fn mk_mixreg_fit_work_len(n: usize, k: usize, d: usize, intercept: i32) -> usize {
-    let len = flag(intercept).and_then(|i| mlr::mixreg_fit_work_len(n, k, d, i));
-    work_len_for_c(n > 0 && k > 0 && d > 0, len)
+pub unsafe extern "C" fn mk_mixreg_fit_work_len(
+    n: usize,
+    d: usize,
+    fit: *const MkMixRegOut,
+) -> usize {
+    work_len_for_c(|| {
+        nonzero(&[n])?;
+        // SAFETY: caller's contract.
+        let (k, d, intercept, _) = unsafe { fit_shape(d, fit) }?;
+        mlr::mixreg_fit_work_len(n, k, d, intercept)
+    })
 }
 
 /// Fits an ordinary mixture of K linear regressions (each sample its own latent component:
 /// R's `mixtools::regmixEM`, flexmix's `y ~ x`) by EM, streaming over the samples (no p x p
 /// matrix per sample: K weighted Gram matrices are accumulated per iteration).
 ///
-/// Parameters: `x` (in) n x d row-major, `y` (in) n responses; `posteriors_out` (out,
-/// optional) n*K; the others as in `mk_mixreg_fit_grouped` (`MK_MIXREG_INIT_NODE_LEAST_SQUARES`
-/// is not available here: `MK_STATUS_BAD_PARAMETER`); `work_len` >=
-/// `mk_mixreg_fit_work_len(n, k, d, intercept)`.
+/// Parameters:
+/// - `x` (in): n x d samples, row-major; `n`, `d` > 0. `y` (in): n responses.
+/// - `options`, `start`, `fit`, `trace`, `report`: as in `mk_mixreg_fit_grouped`
+///   (`MK_MIXREG_INIT_NODE_LEAST_SQUARES` is not available here: `MK_STATUS_BAD_PARAMETER`).
+/// - `posteriors_out` (out, optional): n*K sample label posteriors.
+/// - `work` (scratch): `work_len` >= `mk_mixreg_fit_work_len(n, d, fit)`.
 ///
 /// Returns the statuses of `mk_mixreg_fit_grouped` (`MK_STATUS_NON_FINITE` for NaN or infinity
-/// in x or y, `MK_STATUS_BAD_PARAMETER` also for n < K), with the outputs untouched on failure.
+/// in x or y, `MK_STATUS_TOO_FEW_SAMPLES` for n < K), with the outputs untouched on failure.
 ///
 /// # Safety
 /// Every non-null pointer must be valid for the stated number of elements; outputs, trace and
@@ -377,16 +443,12 @@ pub extern "C" fn mk_mixreg_fit_work_len(n: usize, k: usize, d: usize, intercept
 #[no_mangle]
 pub unsafe extern "C" fn mk_mixreg_fit(
     x: *const f64,
-    y: *const f64,
     n: usize,
     d: usize,
+    y: *const f64,
     options: *const MkMixRegOptions,
-    init_weights: *const f64,
-    init_coefs: *const f64,
-    init_sigma2: *const f64,
-    weights_out: *mut f64,
-    coefs_out: *mut f64,
-    sigma2_out: *mut f64,
+    start: *const MkMixReg,
+    fit: *const MkMixRegOut,
     posteriors_out: *mut f64,
     trace: *mut f64,
     work: *mut f64,
@@ -397,15 +459,11 @@ pub unsafe extern "C" fn mk_mixreg_fit(
         // SAFETY (all blocks): lengths as documented; the caller guarantees validity.
         let a = unsafe {
             fit_args(
-                options,
                 d,
                 n,
-                init_weights,
-                init_coefs,
-                init_sigma2,
-                weights_out,
-                coefs_out,
-                sigma2_out,
+                options,
+                start,
+                fit,
                 posteriors_out,
                 trace,
                 work,

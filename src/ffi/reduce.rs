@@ -1,6 +1,9 @@
 //! C ABI of the MM mixture reduction ([`crate::reduce`]).
 
-use super::{mixture, optional_slice_mut, parse_cov_kind, product, run, slice_mut, work_len_for_c};
+use super::{
+    mixture_in, mixture_out, optional_slice_mut, run, shape_in, shape_out, slice_mut,
+    work_len_for_c, MkMixture, MkMixtureOut, Shape,
+};
 use crate::reduce::{self, ReduceOptions, ReduceReport};
 use crate::Status;
 
@@ -74,13 +77,42 @@ pub extern "C" fn mk_reduce_options_default() -> MkReduceOptions {
     ReduceOptions::default().into()
 }
 
-/// Workspace length (doubles) of `mk_reduce_mm` for M input components reduced to K in
-/// dimension d: M c + M K + M + K + K d + 2 K c + c + d, c = d*d (`MK_COV_FULL`) or d
-/// (`MK_COV_DIAG`); 0 if M, K or d is 0, `cov_kind` is unknown, or the length overflows size_t.
+/// The shapes of a reduction, checked: the input's (M components) and the reduced one's (K),
+/// with the start and the output of one shape and of the input's dimension and kind.
+///
+/// # Safety
+/// Non-null descriptors must be valid.
+unsafe fn reduce_shapes(
+    input: *const MkMixture,
+    start: *const MkMixture,
+    out: *const MkMixtureOut,
+) -> Result<(Shape, Shape), Status> {
+    // SAFETY (all blocks): caller's contract.
+    let (si, ss, so) = unsafe { (shape_in(input)?, shape_in(start)?, shape_out(out)?) };
+    ss.expect(so)?;
+    ss.expect(Shape { k: ss.k, ..si })?;
+    Ok((si, ss))
+}
+
+/// Workspace length (doubles) of `mk_reduce_mm` for M input components (`input->k`) reduced to
+/// K (`start->k`) in dimension d: M c + M K + K + K d + 2 K c + d p + d + 2 K + 2 M with
+/// c = d*d (`MK_COV_FULL`) or d (`MK_COV_DIAG`), and p = d rounded up to a multiple of 4
+/// (full) or 1 (diagonal); 0 if a descriptor is NULL, a size is 0, the shapes disagree, the kind
+/// is unknown, or the length overflows size_t.
+///
+/// # Safety
+/// Non-null descriptors must be valid.
 #[no_mangle]
-pub extern "C" fn mk_reduce_mm_work_len(m: usize, k: usize, d: usize, cov_kind: i32) -> usize {
-    let len = parse_cov_kind(cov_kind).and_then(|kind| reduce::reduce_mm_work_len(m, k, d, kind));
-    work_len_for_c(m > 0 && k > 0 && d > 0, len)
+pub unsafe extern "C" fn mk_reduce_mm_work_len(
+    input: *const MkMixture,
+    start: *const MkMixture,
+    out: *const MkMixtureOut,
+) -> usize {
+    work_len_for_c(|| {
+        // SAFETY: caller's contract.
+        let (si, ss) = unsafe { reduce_shapes(input, start, out) }?;
+        reduce::reduce_mm_work_len(si.k, ss.k, si.d, si.kind)
+    })
 }
 
 /// Reduces an M-component mixture to at most K components by the MM algorithm (composite
@@ -90,44 +122,34 @@ pub extern "C" fn mk_reduce_mm_work_len(m: usize, k: usize, d: usize, cov_kind: 
 /// decreasing by more than tol relative, or max_iter.
 ///
 /// Parameters:
-/// - `in_weights` (in): M doubles, >= 0, summing to 1; `in_means` (in): M*d; `in_covs` (in):
-///   M*c, c = d*d (`MK_COV_FULL`, symmetric positive definite) or d (`MK_COV_DIAG`, > 0).
-/// - `init_weights`, `init_means`, `init_covs` (in): the K starting components, a valid
-///   mixture of the same `cov_kind` (K, K*d, K*c doubles). K <= M.
+/// - `input` (in): the M-component mixture to reduce.
+/// - `start` (in): the K starting components, of the input's dimension and kind; K <= M.
 /// - `options` (in, optional): see `mk_reduce_options`; NULL uses the defaults.
-/// - `weights_out` (out): K doubles; `means_out` (out): K*d; `covs_out` (out): K*c. The first
-///   `report->kept` components are the result (weights summing to 1), the rest zero.
-/// - `trace` (out, optional): `max_iter` doubles, the objective of each iteration
+/// - `out` (out): of the start's shape; the first `report->kept` components are the result
+///   (weights summing to 1), the rest zero.
+/// - `trace` (out, optional): `options->max_iter` doubles, the objective of each iteration
 ///   (non-increasing); entries past the iterations run are not written.
-/// - `work` (scratch): `work_len` >= `mk_reduce_mm_work_len(m, k, d, cov_kind)` doubles.
+/// - `work` (scratch): `work_len` >= `mk_reduce_mm_work_len(input, start, out)` doubles.
 /// - `report` (out): see `mk_reduce_report`.
 ///
 /// Returns `MK_STATUS_OK`, or with the outputs and report untouched (the trace possibly
 /// written): `MK_STATUS_NULL_POINTER`, `MK_STATUS_ZERO_SIZE`, `MK_STATUS_SIZE_OVERFLOW`,
-/// `MK_STATUS_BUFFER_TOO_SHORT` (work), `MK_STATUS_BAD_PARAMETER` (unknown cov_kind, K > M, tol
-/// negative or NaN, max_iter 0, entropic_lambda negative or not finite, trim outside [0, 1)),
-/// `MK_STATUS_NON_FINITE`, `MK_STATUS_WEIGHTS`, `MK_STATUS_NOT_SPD` (an invalid input or start
-/// mixture, or a cost or moment match that overflows), `MK_STATUS_PANIC`.
+/// `MK_STATUS_SHAPE_MISMATCH` (start and output shapes differ, or their d or kind differ from
+/// the input's), `MK_STATUS_BUFFER_TOO_SHORT` (work), `MK_STATUS_BAD_PARAMETER` (unknown
+/// covariance kind, K > M, tol negative or NaN, max_iter 0, entropic_lambda negative or not
+/// finite, trim outside [0, 1)), `MK_STATUS_NON_FINITE`, `MK_STATUS_WEIGHTS`,
+/// `MK_STATUS_NOT_SPD` (an invalid input or start mixture, or a cost or moment match that
+/// overflows), `MK_STATUS_PANIC`.
 ///
 /// # Safety
 /// Every non-null pointer must be valid for the stated number of elements; outputs, trace and
 /// `work` must not overlap each other or the inputs.
 #[no_mangle]
 pub unsafe extern "C" fn mk_reduce_mm(
-    in_weights: *const f64,
-    in_means: *const f64,
-    in_covs: *const f64,
-    m: usize,
-    init_weights: *const f64,
-    init_means: *const f64,
-    init_covs: *const f64,
-    k: usize,
-    d: usize,
-    cov_kind: i32,
+    input: *const MkMixture,
+    start: *const MkMixture,
     options: *const MkReduceOptions,
-    weights_out: *mut f64,
-    means_out: *mut f64,
-    covs_out: *mut f64,
+    out: *const MkMixtureOut,
     trace: *mut f64,
     work: *mut f64,
     work_len: usize,
@@ -135,26 +157,24 @@ pub unsafe extern "C" fn mk_reduce_mm(
 ) -> i32 {
     run(|| {
         // SAFETY (all blocks below): lengths as documented; the caller guarantees validity.
-        let input = unsafe { mixture(in_weights, in_means, in_covs, m, d, cov_kind) }?;
-        let init = unsafe { mixture(init_weights, init_means, init_covs, k, d, cov_kind) }?;
-        let kind = input.cov_kind();
+        unsafe { reduce_shapes(input, start, out) }?;
+        let input = unsafe { mixture_in(input) }?;
+        let start = unsafe { mixture_in(start) }?;
         let opts = match unsafe { options.as_ref() } {
             Some(o) => ReduceOptions::from(o),
             None => ReduceOptions::default(),
         };
-        let weights_out = unsafe { slice_mut(weights_out, k) }?;
-        let means_out = unsafe { slice_mut(means_out, product(k, d)?) }?;
-        let covs_out = unsafe { slice_mut(covs_out, product(k, kind.cov_len(d)?)?) }?;
+        let out = unsafe { mixture_out(out) }?;
         let trace = unsafe { optional_slice_mut(trace, opts.max_iter) }?;
         let work = unsafe { slice_mut(work, work_len) }?;
         let report = unsafe { report.as_mut() }.ok_or(Status::NullPointer)?;
         let r = reduce::reduce_mm(
             &input,
-            &init,
+            &start,
             &opts,
-            weights_out,
-            means_out,
-            covs_out,
+            out.weights,
+            out.means,
+            out.covs,
             trace,
             work,
         )?;

@@ -1,7 +1,10 @@
 //! C ABI of COAT and the aggregators ([`crate::robust`]).
 
 use super::reduce::{MkReduceOptions, MkReduceReport};
-use super::{optional_slice, parse_cov_kind, product, run, slice, slice_mut, work_len_for_c};
+use super::{
+    mixture_out, optional_slice, product, run, shape_in, shape_out, slice, slice_mut, stacked_in,
+    work_len_for_c, MkMixture, MkMixtureOut,
+};
 use crate::reduce::ReduceOptions;
 use crate::robust::{self, AggregateReport, Aggregator};
 use crate::Status;
@@ -107,16 +110,13 @@ fn parse_options(
 }
 
 /// What both aggregation entries take besides the estimates, from the C arguments: the method,
-/// the reduction options and the outputs, for m machines of K components in dimension d with c
-/// doubles per covariance.
+/// the reduction options and the outputs, for m machines.
 struct AggregateArgs<'a> {
     method: Aggregator,
     reduce_opts: ReduceOptions,
     machine_status_out: &'a mut [i32],
     selected_out: &'a mut [u8],
-    weights_out: &'a mut [f64],
-    means_out: &'a mut [f64],
-    covs_out: &'a mut [f64],
+    out: super::MixtureOut<'a>,
     work: &'a mut [f64],
     report: &'a mut MkAggregateReport,
 }
@@ -125,16 +125,11 @@ struct AggregateArgs<'a> {
 /// As documented for `mk_aggregate` and `mk_aggregate_messages`.
 #[allow(clippy::too_many_arguments)]
 unsafe fn aggregate_args<'a>(
-    options: *const MkAggregateOptions,
     m: usize,
-    k: usize,
-    d: usize,
-    c: usize,
+    options: *const MkAggregateOptions,
     machine_status_out: *mut i32,
     selected_out: *mut u8,
-    weights_out: *mut f64,
-    means_out: *mut f64,
-    covs_out: *mut f64,
+    aggregate_out: *const MkMixtureOut,
     work: *mut f64,
     work_len: usize,
     report: *mut MkAggregateReport,
@@ -146,9 +141,7 @@ unsafe fn aggregate_args<'a>(
         reduce_opts,
         machine_status_out: unsafe { slice_mut(machine_status_out, m) }?,
         selected_out: unsafe { slice_mut(selected_out, m) }?,
-        weights_out: unsafe { slice_mut(weights_out, k) }?,
-        means_out: unsafe { slice_mut(means_out, product(k, d)?) }?,
-        covs_out: unsafe { slice_mut(covs_out, product(k, c)?) }?,
+        out: unsafe { mixture_out(aggregate_out) }?,
         work: unsafe { slice_mut(work, work_len) }?,
         report: unsafe { report.as_mut() }.ok_or(Status::NullPointer)?,
     })
@@ -157,7 +150,10 @@ unsafe fn aggregate_args<'a>(
 /// Workspace length (doubles) of `mk_coat`: m; 0 if m is 0.
 #[no_mangle]
 pub extern "C" fn mk_coat_work_len(m: usize) -> usize {
-    work_len_for_c(m > 0, robust::coat_work_len(m))
+    work_len_for_c(|| {
+        super::nonzero(&[m])?;
+        robust::coat_work_len(m)
+    })
 }
 
 /// The centre of attention: the index i minimizing r_i, the h-th smallest entry of row i of the
@@ -172,7 +168,8 @@ pub extern "C" fn mk_coat_work_len(m: usize) -> usize {
 ///
 /// Returns `MK_STATUS_OK`, or with the outputs untouched: `MK_STATUS_NULL_POINTER`,
 /// `MK_STATUS_ZERO_SIZE` (m = 0), `MK_STATUS_SIZE_OVERFLOW`, `MK_STATUS_BUFFER_TOO_SHORT`
-/// (work), `MK_STATUS_NON_FINITE` (a NaN entry, or no machine has h finite entries),
+/// (work), `MK_STATUS_NON_FINITE` (a NaN entry), `MK_STATUS_NO_MAJORITY` (no machine has h
+/// finite entries),
 /// `MK_STATUS_BAD_PARAMETER` (a negative entry), `MK_STATUS_PANIC`.
 ///
 /// # Safety
@@ -200,15 +197,26 @@ pub unsafe extern "C" fn mk_coat(
     })
 }
 
-/// Workspace length (doubles) of `mk_aggregate` for m machines of K components in dimension
-/// d: 3 m + 2 m^2 + m K (1 + d + c) + the largest of the pairwise-L2, one-L2 and reduction
-/// workspaces (`mk_l2_pairwise_work_len(m, k, d, cov_kind)`,
-/// `mk_reduce_mm_work_len(m*k, k, d, cov_kind)`, ...), c = d*d (full) or d (diagonal); 0 if m,
-/// K or d is 0, `cov_kind` is unknown, or the length overflows size_t.
+/// Workspace length (doubles) of `mk_aggregate` for m machines of the descriptors' K, d and
+/// kind: 3 m + 2 m^2 + m K (1 + d + c) + the largest of the pairwise-L2, one-L2 and reduction
+/// workspaces (`mk_l2_pairwise_work_len`, `mk_reduce_mm_work_len` of m*K components to K, ...),
+/// c = d*d (full) or d (diagonal); 0 if a descriptor is NULL, m, K or d is 0, the shapes
+/// differ, the kind is unknown, or the length overflows size_t.
+///
+/// # Safety
+/// Non-null descriptors must be valid.
 #[no_mangle]
-pub extern "C" fn mk_aggregate_work_len(m: usize, k: usize, d: usize, cov_kind: i32) -> usize {
-    let len = parse_cov_kind(cov_kind).and_then(|kind| robust::aggregate_work_len(m, k, d, kind));
-    work_len_for_c(m > 0 && k > 0 && d > 0, len)
+pub unsafe extern "C" fn mk_aggregate_work_len(
+    estimates: *const MkMixture,
+    m: usize,
+    aggregate_out: *const MkMixtureOut,
+) -> usize {
+    work_len_for_c(|| {
+        // SAFETY (both blocks): caller's contract.
+        let s = unsafe { shape_in(estimates) }?;
+        s.expect(unsafe { shape_out(aggregate_out) }?)?;
+        robust::aggregate_work_len(m, s.k, s.d, s.kind)
+    })
 }
 
 /// Aggregates m local estimates (each K components in dimension d) into one K-component
@@ -228,71 +236,61 @@ pub extern "C" fn mk_aggregate_work_len(m: usize, k: usize, d: usize, cov_kind: 
 /// - `MK_AGG_COAT`, `MK_AGG_MEDOID`: that machine's estimate, copied.
 ///
 /// Parameters:
-/// - `weights` (in): m*K doubles; `means` (in): m*K*d; `covs` (in): m*K*c, c = d*d
-///   (`MK_COV_FULL`) or d (`MK_COV_DIAG`): the m estimates concatenated.
+/// - `estimates` (in): the shape (K, d, kind) of each estimate and the m estimates
+///   concatenated: `m * K` weights, `m * K * d` means, `m * K * c` covariance values.
+/// - `m` (in): number of machines, > 0.
 /// - `sample_sizes` (in, optional): m doubles n_j, finite and > 0; NULL for equal sizes.
 /// - `options` (in, optional): see `mk_aggregate_options`; NULL uses the defaults (DFMR with
 ///   `mk_default_rho(m)`).
 /// - `machine_status_out` (out): m statuses, `MK_STATUS_OK` for a valid estimate, else why it
 ///   was rejected (`MK_STATUS_NON_FINITE`, `MK_STATUS_WEIGHTS`, `MK_STATUS_NOT_SPD`, ...).
-/// - `selected_out` (out): m flags, 1 if the machine's estimate is in the result.
-/// - `weights_out` (out): K doubles; `means_out` (out): K*d; `covs_out` (out): K*c. After a
-///   reduction the first `report->reduce.kept` components are the result, the rest zero.
-/// - `work` (scratch): `work_len` >= `mk_aggregate_work_len(m, k, d, cov_kind)` doubles.
+///   Written on success and with `MK_STATUS_NO_MAJORITY`.
+/// - `selected_out` (out): m flags, 1 if the machine's estimate is in the result (all 0 with
+///   `MK_STATUS_NO_MAJORITY`).
+/// - `aggregate_out` (out): of the estimates' shape. After a reduction the first
+///   `report->reduce.kept` components are the result, the rest zero.
+/// - `work` (scratch): `work_len` >= `mk_aggregate_work_len(estimates, m, aggregate_out)`.
 /// - `report` (out): see `mk_aggregate_report`.
 ///
-/// Returns `MK_STATUS_OK`, or with every output untouched: `MK_STATUS_NULL_POINTER`,
-/// `MK_STATUS_ZERO_SIZE`, `MK_STATUS_SIZE_OVERFLOW`, `MK_STATUS_BUFFER_TOO_SHORT` (work),
-/// `MK_STATUS_BAD_PARAMETER` (unknown cov_kind or method, rho neither 0 nor >= 1 and finite,
-/// trim_alpha outside [0, 1), a sample size not finite and > 0, bad reduce options),
-/// `MK_STATUS_NON_FINITE` (fewer than floor(m/2) + 1 valid estimates, or no finite COAT radius:
-/// no honest majority can be certified), `MK_STATUS_NOT_SPD` or `MK_STATUS_NON_FINITE` from the
-/// reduction, `MK_STATUS_PANIC`.
+/// Returns `MK_STATUS_OK`, or with every output untouched (but for the per-machine statuses of
+/// `MK_STATUS_NO_MAJORITY`): `MK_STATUS_NULL_POINTER`, `MK_STATUS_ZERO_SIZE`,
+/// `MK_STATUS_SIZE_OVERFLOW`, `MK_STATUS_SHAPE_MISMATCH` (`aggregate_out` has another shape than
+/// `estimates`), `MK_STATUS_BUFFER_TOO_SHORT` (work), `MK_STATUS_BAD_PARAMETER` (unknown
+/// covariance kind or method, rho neither 0 nor >= 1 and finite, trim_alpha outside [0, 1),
+/// bad reduce options), `MK_STATUS_SAMPLE_WEIGHTS` (a sample size not finite and > 0),
+/// `MK_STATUS_NO_MAJORITY` (fewer than floor(m/2) + 1 valid estimates, or no finite COAT
+/// radius: no honest majority can be certified), `MK_STATUS_NOT_SPD` or `MK_STATUS_NON_FINITE`
+/// from the reduction, `MK_STATUS_PANIC`.
 ///
 /// # Safety
 /// Every non-null pointer must be valid for the stated number of elements; outputs and `work`
 /// must not overlap each other or the inputs.
 #[no_mangle]
 pub unsafe extern "C" fn mk_aggregate(
-    weights: *const f64,
-    means: *const f64,
-    covs: *const f64,
+    estimates: *const MkMixture,
     m: usize,
-    k: usize,
-    d: usize,
-    cov_kind: i32,
     sample_sizes: *const f64,
     options: *const MkAggregateOptions,
     machine_status_out: *mut i32,
     selected_out: *mut u8,
-    weights_out: *mut f64,
-    means_out: *mut f64,
-    covs_out: *mut f64,
+    aggregate_out: *const MkMixtureOut,
     work: *mut f64,
     work_len: usize,
     report: *mut MkAggregateReport,
 ) -> i32 {
     run(|| {
-        let kind = parse_cov_kind(cov_kind)?;
-        let c = kind.cov_len(d)?;
-        let mk = product(m, k)?;
         // SAFETY (all blocks below): lengths as documented; the caller guarantees validity.
-        let weights = unsafe { slice(weights, mk) }?;
-        let means = unsafe { slice(means, product(mk, d)?) }?;
-        let covs = unsafe { slice(covs, product(mk, c)?) }?;
+        let st = unsafe { stacked_in(estimates, m) }?;
+        let s = st.shape;
+        s.expect(unsafe { shape_out(aggregate_out) }?)?;
         let sample_sizes = unsafe { optional_slice(sample_sizes, m) }?;
         let a = unsafe {
             aggregate_args(
-                options,
                 m,
-                k,
-                d,
-                c,
+                options,
                 machine_status_out,
                 selected_out,
-                weights_out,
-                means_out,
-                covs_out,
+                aggregate_out,
                 work,
                 work_len,
                 report,
@@ -300,20 +298,20 @@ pub unsafe extern "C" fn mk_aggregate(
         }?;
         let r = robust::aggregate(
             a.method,
-            weights,
-            means,
-            covs,
+            st.weights,
+            st.means,
+            st.covs,
             m,
-            k,
-            d,
-            kind,
+            s.k,
+            s.d,
+            s.kind,
             sample_sizes,
             &a.reduce_opts,
             a.machine_status_out,
             a.selected_out,
-            a.weights_out,
-            a.means_out,
-            a.covs_out,
+            a.out.weights,
+            a.out.means,
+            a.out.covs,
             a.work,
         )?;
         *a.report = r.into();
@@ -321,41 +319,49 @@ pub unsafe extern "C" fn mk_aggregate(
     })
 }
 
-/// Workspace length (doubles) of `mk_aggregate_messages`: m K (1 + d + c) + 2 m + (d*d for
-/// `MK_COV_FULL`) + `mk_aggregate_work_len(m, k, d, cov_kind)`; 0 if m, K or d is 0,
-/// `cov_kind` is unknown, or the length overflows size_t.
+/// Workspace length (doubles) of `mk_aggregate_messages` for m machines and the descriptor's
+/// K, d and kind: m K (1 + d + c) + 2 m + (d*d for `MK_COV_FULL`) + the `mk_aggregate`
+/// workspace of the same shape; 0 if `aggregate_out` is NULL, m, K or d is 0, the kind is
+/// unknown, or the length overflows size_t.
+///
+/// # Safety
+/// A non-null `aggregate_out` must point to a valid `mk_mixture_out`.
 #[no_mangle]
-pub extern "C" fn mk_aggregate_messages_work_len(
+pub unsafe extern "C" fn mk_aggregate_messages_work_len(
     m: usize,
-    k: usize,
-    d: usize,
-    cov_kind: i32,
+    aggregate_out: *const MkMixtureOut,
 ) -> usize {
-    let len = parse_cov_kind(cov_kind)
-        .and_then(|kind| robust::aggregate_messages_work_len(m, k, d, kind));
-    work_len_for_c(m > 0 && k > 0 && d > 0, len)
+    work_len_for_c(|| {
+        // SAFETY: caller's contract.
+        let s = unsafe { shape_out(aggregate_out) }?;
+        robust::aggregate_messages_work_len(m, s.k, s.d, s.kind)
+    })
 }
 
 /// `mk_aggregate` over m wire messages (`mk_wire_encode`), one per machine, as the centre
 /// receives them.
 ///
-/// Each message is decoded and validated for the expected shape (K, d, `cov_kind`). A message
-/// that is NULL (status `MK_STATUS_NULL_POINTER`), truncated, corrupted or of another version
-/// (`MK_STATUS_BAD_MESSAGE`), of another shape (`MK_STATUS_SHAPE_MISMATCH`), non-finite
-/// (`MK_STATUS_NON_FINITE`), with bad weights (`MK_STATUS_WEIGHTS`) or a covariance that is
-/// not positive definite (`MK_STATUS_NOT_SPD`) is a Byzantine input: excluded, reported in
-/// `machine_status_out`, and the aggregation goes on while an honest majority remains. The
-/// machines' sample sizes are the messages' own.
+/// Each message is decoded and validated for the shape of `aggregate_out` (K, d, kind; a
+/// centre that does not know it reads it from a message with `mk_wire_read_header`). A message
+/// that is missing (`MK_STATUS_MISSING_MESSAGE`: a NULL pointer or a zero length), truncated,
+/// corrupted or of another version (`MK_STATUS_BAD_MESSAGE`), of another shape
+/// (`MK_STATUS_SHAPE_MISMATCH`), non-finite (`MK_STATUS_NON_FINITE`), with bad weights
+/// (`MK_STATUS_WEIGHTS`) or a covariance that is not positive definite (`MK_STATUS_NOT_SPD`) is
+/// a Byzantine input: excluded, reported in `machine_status_out`, and the aggregation goes on
+/// while an honest majority remains. The machines' sample sizes are the messages' own.
 ///
 /// Parameters:
-/// - `messages` (in): m pointers, `messages[i]` to `message_lens[i]` bytes (a NULL pointer, or
-///   a length over PTRDIFF_MAX, is a missing message); `message_lens` (in): m lengths.
-/// - `options`, `machine_status_out`, `selected_out`, `weights_out`, `means_out`, `covs_out`,
-///   `report`: as in `mk_aggregate`.
-/// - `work` (scratch): `work_len` >= `mk_aggregate_messages_work_len(m, k, d, cov_kind)`.
+/// - `messages` (in): m pointers, `messages[i]` to `message_lens[i]` bytes (a NULL pointer, a
+///   zero length or a length over PTRDIFF_MAX is a missing message); `message_lens` (in): m
+///   lengths; `m` > 0.
+/// - `options`, `machine_status_out`, `selected_out`, `aggregate_out`, `report`: as in
+///   `mk_aggregate` (`machine_status_out` is written on success and with
+///   `MK_STATUS_NO_MAJORITY`).
+/// - `work` (scratch): `work_len` >= `mk_aggregate_messages_work_len(m, aggregate_out)`.
 ///
-/// Returns the statuses of `mk_aggregate` (without the sample-size case), with every output
-/// untouched on failure.
+/// Returns the statuses of `mk_aggregate` (without the sample-size and shape cases), with
+/// every output untouched on failure but for the per-machine statuses of
+/// `MK_STATUS_NO_MAJORITY`.
 ///
 /// # Safety
 /// `messages` and `message_lens` must be valid for m elements, and each non-null
@@ -366,57 +372,46 @@ pub unsafe extern "C" fn mk_aggregate_messages(
     messages: *const *const u8,
     message_lens: *const usize,
     m: usize,
-    k: usize,
-    d: usize,
-    cov_kind: i32,
     options: *const MkAggregateOptions,
     machine_status_out: *mut i32,
     selected_out: *mut u8,
-    weights_out: *mut f64,
-    means_out: *mut f64,
-    covs_out: *mut f64,
+    aggregate_out: *const MkMixtureOut,
     work: *mut f64,
     work_len: usize,
     report: *mut MkAggregateReport,
 ) -> i32 {
     run(|| {
-        let kind = parse_cov_kind(cov_kind)?;
-        let c = kind.cov_len(d)?;
         // SAFETY (all blocks below): lengths as documented; the caller guarantees validity.
         let messages = unsafe { slice(messages, m) }?;
         let message_lens = unsafe { slice(message_lens, m) }?;
         let a = unsafe {
             aggregate_args(
-                options,
                 m,
-                k,
-                d,
-                c,
+                options,
                 machine_status_out,
                 selected_out,
-                weights_out,
-                means_out,
-                covs_out,
+                aggregate_out,
                 work,
                 work_len,
                 report,
             )
         }?;
+        let s = a.out.shape;
         // SAFETY: messages[i] is valid for message_lens[i] bytes when non-null (contract).
         let message = |i: usize| unsafe { slice(messages[i], message_lens[i]) }.ok();
         let r = robust::aggregate_messages(
             a.method,
             &message,
             m,
-            k,
-            d,
-            kind,
+            s.k,
+            s.d,
+            s.kind,
             &a.reduce_opts,
             a.machine_status_out,
             a.selected_out,
-            a.weights_out,
-            a.means_out,
-            a.covs_out,
+            a.out.weights,
+            a.out.means,
+            a.out.covs,
             a.work,
         )?;
         *a.report = r.into();

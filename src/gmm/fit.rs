@@ -29,6 +29,11 @@ use crate::Status;
 /// Components with less mass than this (in samples) are reseeded.
 pub const MIN_COMPONENT_MASS: f64 = 1e-8;
 
+/// Tolerance on the sums of a start's weights and of its responsibility rows: |sum - 1| <= 1e-6
+/// (values stored in single precision are off by about K x 6e-8); a start within it is divided
+/// by its sum.
+pub const START_SUM_TOL: f64 = 1e-6;
+
 /// Where each EM run starts.
 #[derive(Clone, Copy, Debug)]
 pub enum GmmInit<'a> {
@@ -40,8 +45,24 @@ pub enum GmmInit<'a> {
     },
     /// The caller's parameters (with the fit's K, d and covariance kind).
     Params(Mixture<'a>),
-    /// The caller's responsibilities, n x K row-major, rows non-negative summing to 1
-    /// (within 1e-9); the first M-step uses them.
+    /// Some of the parameters (scikit-learn's `weights_init`, `means_init`, `precisions_init`):
+    /// the start is the k-means++ start from `seed` (its first M-step), with each given part in
+    /// place of the estimated one. Given weights (K, >= 0, summing to 1 within
+    /// [`START_SUM_TOL`], renormalized), means (K d) and covariances (K cov_len(d), symmetric
+    /// positive definite); all three given is [`GmmInit::Params`] with the looser weight
+    /// tolerance.
+    Partial {
+        /// The k-means++ seed for the parts not given (restart r uses `seed + r`).
+        seed: u64,
+        /// K weights, or `None` for the estimated ones.
+        weights: Option<&'a [f64]>,
+        /// K d means, or `None`.
+        means: Option<&'a [f64]>,
+        /// K cov_len(d) covariances, or `None`.
+        covs: Option<&'a [f64]>,
+    },
+    /// The caller's responsibilities, n x K row-major, rows non-negative summing to 1 (within
+    /// [`START_SUM_TOL`], renormalized); the first M-step uses them.
     Responsibilities(&'a [f64]),
 }
 
@@ -54,7 +75,8 @@ pub struct GmmFitOptions {
     pub reg_covar: f64,
     /// Stop when the mean log-likelihood changes by less than tol (>= 0; 0: run to the cap).
     pub tol: f64,
-    /// Iteration cap (>= 1).
+    /// Iteration cap; 0 returns the start itself (after its first M-step for a k-means++ or
+    /// responsibilities start).
     pub max_iter: usize,
     /// Restarts keeping the best final log-likelihood (>= 1; only k-means++ starts differ).
     pub n_init: usize,
@@ -62,6 +84,10 @@ pub struct GmmFitOptions {
     pub kmeans_iter: usize,
     /// The DFMR authors' penalized covariance update.
     pub penalized: bool,
+    /// A warm start's previous mean log-likelihood (scikit-learn's `lower_bound_`): the first
+    /// iteration's convergence test compares with it, so convergence is judged across calls.
+    /// Not finite (the default, -inf): no previous value.
+    pub previous_lower_bound: f64,
 }
 
 impl Default for GmmFitOptions {
@@ -76,6 +102,7 @@ impl Default for GmmFitOptions {
             n_init: 1,
             kmeans_iter: 10,
             penalized: false,
+            previous_lower_bound: f64::NEG_INFINITY,
         }
     }
 }
@@ -136,21 +163,32 @@ fn split_params(block: &mut [f64], k: usize, d: usize, cov_len: usize) -> Params
     }
 }
 
+/// The optional per-sample outputs of [`gmm_fit`], at the returned parameters.
+#[derive(Debug, Default)]
+pub struct GmmFitOutputs<'a> {
+    /// n x K responsibilities (posterior probabilities, not multiplied by sample weights).
+    pub responsibilities: Option<&'a mut [f64]>,
+    /// n hard labels: the argmax of each responsibility row, lowest index on ties.
+    pub labels: Option<&'a mut [usize]>,
+    /// At least max_iter values: the mean log-likelihood at the start of each iteration of the
+    /// returned run (non-decreasing up to rounding); entries past its iterations are unspecified.
+    pub trace: Option<&'a mut [f64]>,
+}
+
 /// Fits a K-component mixture to the n samples `x` (n x d, row-major) by EM, with `opts.n_init`
 /// runs keeping the one of largest final log-likelihood, and writes its parameters to
-/// `weights_out[..K]`, `means_out[..K d]`, `covs_out[..K cov_len(d)]`. `trace`, if given (at
-/// least max_iter long, only with `n_init == 1`), receives the mean log-likelihood at the start
-/// of each iteration; it never decreases (EM's monotonicity, up to rounding). `work` has length
+/// `weights_out[..K]`, `means_out[..K d]`, `covs_out[..K cov_len(d)]`, and the optional
+/// `outputs` (responsibilities, labels, trace of the returned run). `work` has length
 /// [`gmm_fit_work_len`]`(n, K, d, kind)`.
 ///
 /// Errors, with the outputs untouched (the trace may have been written): `ZeroSize` (n, K or d
-/// zero), `SizeOverflow`, `BufferTooShort`, `BadParameter` (n < K, reg_covar or tol negative or
-/// NaN, max_iter or n_init zero, a trace with n_init > 1, given parameters of another K, d or
-/// kind, responsibilities not rows summing to 1, sample weights negative or summing to 0),
-/// `NonFinite` (NaN or infinity in x or the given start, or a
-/// log-likelihood that is not finite), `Weights` and `NotSpd` (a given start that is not a
-/// valid mixture: weights, or a covariance that is not positive definite), `NotSpd` (a
-/// covariance the fit computed that cannot be factored even with the raised regularization).
+/// zero), `SizeOverflow`, `BufferTooShort`, `TooFewSamples` (n < K), `BadParameter`
+/// (reg_covar or tol negative or NaN, n_init zero, given parameters of another K, d or kind),
+/// `SampleWeights` (sample weights negative or summing to 0), `NonFinite` (NaN or infinity in
+/// x, the sample weights or the given start, or a log-likelihood that is not finite), `Weights`
+/// (start weights or responsibility rows negative or not summing to 1), `NotSpd` (a given
+/// covariance that is not positive definite, or a covariance the fit computed that cannot be
+/// factored even with the raised regularization).
 #[allow(clippy::too_many_arguments)]
 pub fn gmm_fit(
     x: &[f64],
@@ -163,7 +201,7 @@ pub fn gmm_fit(
     means_out: &mut [f64],
     covs_out: &mut [f64],
     sample_weights: Option<&[f64]>,
-    mut trace: Option<&mut [f64]>,
+    outputs: GmmFitOutputs,
     work: &mut [f64],
 ) -> Result<GmmFitReport, Status> {
     if n == 0 || k == 0 || d == 0 {
@@ -174,19 +212,31 @@ pub fn gmm_fit(
     let len_x = checked_mul(n, d)?;
     ensure_len(x.len(), len_x)?;
     let x = &x[..len_x];
+    if n < k {
+        return Err(Status::TooFewSamples);
+    }
     let reg_ok = opts.reg_covar >= 0.0 && opts.reg_covar.is_finite();
     let tol_ok = opts.tol >= 0.0;
-    if n < k || !reg_ok || !tol_ok || opts.max_iter == 0 || opts.n_init == 0 {
+    if !reg_ok || !tol_ok || opts.n_init == 0 {
         return Err(Status::BadParameter);
     }
+    let len_resp = checked_mul(n, k)?;
     ensure_len(weights_out.len(), k)?;
     ensure_len(means_out.len(), checked_mul(k, d)?)?;
     ensure_len(covs_out.len(), checked_mul(k, cov_len)?)?;
+    let GmmFitOutputs {
+        responsibilities: resp_out,
+        labels: labels_out,
+        mut trace,
+    } = outputs;
     if let Some(t) = trace.as_deref() {
-        if opts.n_init > 1 {
-            return Err(Status::BadParameter);
-        }
         ensure_len(t.len(), opts.max_iter)?;
+    }
+    if let Some(r) = resp_out.as_deref() {
+        ensure_len(r.len(), len_resp)?;
+    }
+    if let Some(l) = labels_out.as_deref() {
+        ensure_len(l.len(), n)?;
     }
     ensure_len(work.len(), gmm_fit_work_len(n, k, d, kind)?)?;
     if !x.iter().all(|v| v.is_finite()) {
@@ -198,6 +248,12 @@ pub fn gmm_fit(
                 return Err(Status::BadParameter);
             }
         }
+        GmmInit::Partial {
+            weights,
+            means,
+            covs,
+            ..
+        } => check_partial_start(weights, means, covs, k, d, cov_len)?,
         GmmInit::Responsibilities(resp) => check_responsibilities(resp, n, k)?,
         GmmInit::KMeansPlusPlus { .. } => {}
     }
@@ -205,10 +261,9 @@ pub fn gmm_fit(
         Some(w) => Some(check_sample_weights(w, n)?),
         None => None,
     };
-    let total_weight = sample_weights.map_or(n as f64, |w| w.iter().sum());
 
     let plen = params_len(k, d, kind)?;
-    let (resp, rest) = work.split_at_mut(n * k);
+    let (resp, rest) = work.split_at_mut(len_resp);
     let (factored, rest) = rest.split_at_mut(factored_len(k, d, kind)?);
     let (scratch, rest) = rest.split_at_mut(pass_scratch_len(k, d)?);
     let (current, rest) = rest.split_at_mut(plen);
@@ -223,19 +278,118 @@ pub fn gmm_fit(
     let centred = &mut rest[..4 * d];
     sample_covariance(x, n, d, kind, sample_cov, &mut centred[..d]);
 
+    let mut em = Em {
+        x,
+        n,
+        d,
+        k,
+        kind,
+        opts,
+        init,
+        sample_weights,
+        resp,
+        factored,
+        scratch,
+        sample_cov,
+        distances,
+        centred,
+    };
+    // Only starts that draw k-means++ seeds differ between runs.
     let runs = match init {
         GmmInit::KMeansPlusPlus { .. } => opts.n_init,
+        GmmInit::Partial {
+            weights: Some(_),
+            means: Some(_),
+            covs: Some(_),
+            ..
+        } => 1,
+        GmmInit::Partial { .. } => opts.n_init,
         _ => 1,
     };
     let mut best_report: Option<GmmFitReport> = None;
     for run in 0..runs {
-        let mut rng = Rng::new(match init {
-            GmmInit::KMeansPlusPlus { seed } => seed.wrapping_add(run as u64),
+        let report = em.run(run, current, trace.as_deref_mut())?;
+        if best_report.is_none_or(|b| report.log_likelihood > b.log_likelihood) {
+            best_report = Some(report);
+            best.copy_from_slice(current);
+        }
+    }
+    let report = best_report.ok_or(Status::BadParameter)?;
+    if report.best_restart + 1 != runs {
+        if let Some(t) = trace {
+            // Runs are deterministic: rerunning the returned one rewrites its trace.
+            em.run(report.best_restart, current, Some(t))?;
+        }
+    }
+    let p = split_params(best, k, d, cov_len);
+    if resp_out.is_some() || labels_out.is_some() {
+        let fm = factored_mixture(&p, k, d, kind, em.factored)?;
+        fm.responsibilities(x, n, em.resp, em.scratch)?;
+        if let Some(out) = resp_out {
+            out[..len_resp].copy_from_slice(em.resp);
+        }
+        if let Some(labels) = labels_out {
+            for (label, row) in labels.iter_mut().zip(em.resp.chunks_exact(k)) {
+                *label = argmax(row);
+            }
+        }
+    }
+    weights_out[..k].copy_from_slice(p.weights);
+    means_out[..k * d].copy_from_slice(p.means);
+    covs_out[..k * cov_len].copy_from_slice(p.covs);
+    Ok(report)
+}
+
+/// The index of the largest value, the lowest on ties.
+fn argmax(row: &[f64]) -> usize {
+    let mut best = 0;
+    for (j, &v) in row.iter().enumerate() {
+        if v > row[best] {
+            best = j;
+        }
+    }
+    best
+}
+
+/// One EM fit's data, options and scratch, shared by its runs.
+struct Em<'a, 'w> {
+    x: &'a [f64],
+    n: usize,
+    d: usize,
+    k: usize,
+    kind: CovKind,
+    opts: &'a GmmFitOptions,
+    init: GmmInit<'a>,
+    sample_weights: Option<&'a [f64]>,
+    resp: &'w mut [f64],
+    factored: &'w mut [f64],
+    scratch: &'w mut [f64],
+    sample_cov: &'w mut [f64],
+    distances: &'w mut [f64],
+    centred: &'w mut [f64],
+}
+
+impl Em<'_, '_> {
+    /// Run `run` (restart index) from its start; leaves its parameters in `current`.
+    fn run(
+        &mut self,
+        run: usize,
+        current: &mut [f64],
+        mut trace: Option<&mut [f64]>,
+    ) -> Result<GmmFitReport, Status> {
+        let (x, n, d, k, kind, opts) = (self.x, self.n, self.d, self.k, self.kind, self.opts);
+        let cov_len = kind.cov_len(d)?;
+        let sample_weights = self.sample_weights;
+        let total_weight = sample_weights.map_or(n as f64, |w| w.iter().sum());
+        let mut rng = Rng::new(match self.init {
+            GmmInit::KMeansPlusPlus { seed } | GmmInit::Partial { seed, .. } => {
+                seed.wrapping_add(run as u64)
+            }
             _ => 0,
         });
         let mut p = split_params(current, k, d, cov_len);
         let mut counts = (0usize, 0usize);
-        match init {
+        match self.init {
             GmmInit::Params(mix) => {
                 p.weights.copy_from_slice(mix.weights());
                 for c in 0..k {
@@ -244,47 +398,57 @@ pub fn gmm_fit(
                 }
             }
             GmmInit::Responsibilities(given) => {
-                resp.copy_from_slice(&given[..n * k]);
-                weigh_rows(resp, k, sample_weights);
-                counts.0 += m_step(
-                    x, n, d, k, kind, opts, resp, sample_cov, centred, &mut p, &mut rng,
-                );
+                self.resp.copy_from_slice(&given[..n * k]);
+                for row in self.resp.chunks_exact_mut(k) {
+                    normalize(row);
+                }
+                weigh_rows(self.resp, k, sample_weights);
+                counts.0 += self.m_step(&mut p, &mut rng);
             }
             GmmInit::KMeansPlusPlus { .. } => {
-                kmeans_labels(
-                    x,
-                    n,
-                    d,
-                    k,
-                    opts.kmeans_iter,
-                    &mut rng,
-                    &mut p,
-                    distances,
-                    resp,
-                );
-                counts.0 += m_step(
-                    x, n, d, k, kind, opts, resp, sample_cov, centred, &mut p, &mut rng,
-                );
+                self.kmeans_start(&mut p, &mut rng);
+                counts.0 += self.m_step(&mut p, &mut rng);
+            }
+            GmmInit::Partial {
+                weights,
+                means,
+                covs,
+                ..
+            } => {
+                if weights.is_none() || means.is_none() || covs.is_none() {
+                    self.kmeans_start(&mut p, &mut rng);
+                    counts.0 += self.m_step(&mut p, &mut rng);
+                }
+                if let Some(w) = weights {
+                    p.weights.copy_from_slice(&w[..k]);
+                    normalize(p.weights);
+                }
+                if let Some(mu) = means {
+                    p.means.copy_from_slice(&mu[..k * d]);
+                }
+                if let Some(s) = covs {
+                    p.covs.copy_from_slice(&s[..k * cov_len]);
+                    // Given covariances must be positive definite as given.
+                    factored_mixture(&p, k, d, kind, self.factored)?;
+                }
             }
         }
         let mut iterations = 0;
         let mut converged = false;
-        let mut previous = f64::NEG_INFINITY;
+        let mut previous = opts.previous_lower_bound;
         for t in 0..opts.max_iter {
-            counts.1 += repair_covariances(&mut p, k, d, kind, opts.reg_covar, factored)?;
-            let fm = factored_mixture(&p, k, d, kind, factored)?;
-            let mut ll = fm.e_step(x, n, resp, scratch)?;
+            counts.1 += repair_covariances(&mut p, k, d, kind, opts.reg_covar, self.factored)?;
+            let fm = factored_mixture(&p, k, d, kind, self.factored)?;
+            let mut ll = fm.e_step(x, n, self.resp, self.scratch)?;
             if let Some(w) = sample_weights {
-                ll = weighted_log_likelihood(&fm, x, n, w, distances, scratch)?;
-                weigh_rows(resp, k, sample_weights);
+                ll = weighted_log_likelihood(&fm, x, n, w, self.distances, self.scratch)?;
+                weigh_rows(self.resp, k, sample_weights);
             }
             let mean_ll = ll / total_weight;
             if let Some(tr) = trace.as_deref_mut() {
                 tr[t] = mean_ll;
             }
-            counts.0 += m_step(
-                x, n, d, k, kind, opts, resp, sample_cov, centred, &mut p, &mut rng,
-            );
+            counts.0 += self.m_step(&mut p, &mut rng);
             iterations = t + 1;
             if libm::fabs(mean_ll - previous) < opts.tol {
                 converged = true;
@@ -292,13 +456,13 @@ pub fn gmm_fit(
             }
             previous = mean_ll;
         }
-        counts.1 += repair_covariances(&mut p, k, d, kind, opts.reg_covar, factored)?;
-        let fm = factored_mixture(&p, k, d, kind, factored)?;
+        counts.1 += repair_covariances(&mut p, k, d, kind, opts.reg_covar, self.factored)?;
+        let fm = factored_mixture(&p, k, d, kind, self.factored)?;
         let ll = match sample_weights {
-            Some(w) => weighted_log_likelihood(&fm, x, n, w, distances, scratch)?,
-            None => fm.log_likelihood(x, n, scratch)?,
+            Some(w) => weighted_log_likelihood(&fm, x, n, w, self.distances, self.scratch)?,
+            None => fm.log_likelihood(x, n, self.scratch)?,
         };
-        let report = GmmFitReport {
+        Ok(GmmFitReport {
             log_likelihood: ll,
             mean_log_likelihood: ll / total_weight,
             iterations,
@@ -306,18 +470,77 @@ pub fn gmm_fit(
             reseeded: counts.0,
             regularized: counts.1,
             best_restart: run,
-        };
-        if best_report.is_none_or(|b| report.log_likelihood > b.log_likelihood) {
-            best_report = Some(report);
-            best.copy_from_slice(current);
+        })
+    }
+
+    /// k-means++ seeding and Lloyd iterations; hard labels as responsibilities in `resp`.
+    fn kmeans_start(&mut self, p: &mut Params, rng: &mut Rng) {
+        let (x, n, d, k) = (self.x, self.n, self.d, self.k);
+        let kmeans_iter = self.opts.kmeans_iter;
+        kmeans_labels(x, n, d, k, kmeans_iter, rng, p, self.distances, self.resp);
+    }
+
+    /// The M-step from `resp`; returns how many components were reseeded.
+    fn m_step(&mut self, p: &mut Params, rng: &mut Rng) -> usize {
+        m_step(
+            self.x,
+            self.n,
+            self.d,
+            self.k,
+            self.kind,
+            self.opts,
+            self.resp,
+            self.sample_cov,
+            self.centred,
+            p,
+            rng,
+        )
+    }
+}
+
+/// Divides the values by their sum (a start within [`START_SUM_TOL`] of summing to 1).
+fn normalize(values: &mut [f64]) {
+    let sum: f64 = values.iter().sum();
+    values.iter_mut().for_each(|v| *v /= sum);
+}
+
+/// Checks a partial start's lengths, finiteness and weights (covariances are factored when the
+/// start is assembled).
+fn check_partial_start(
+    weights: Option<&[f64]>,
+    means: Option<&[f64]>,
+    covs: Option<&[f64]>,
+    k: usize,
+    d: usize,
+    cov_len: usize,
+) -> Result<(), Status> {
+    let parts = [
+        (weights, k),
+        (means, checked_mul(k, d)?),
+        (covs, checked_mul(k, cov_len)?),
+    ];
+    for (part, len) in parts {
+        if let Some(values) = part {
+            ensure_len(values.len(), len)?;
+            if !values[..len].iter().all(|v| v.is_finite()) {
+                return Err(Status::NonFinite);
+            }
         }
     }
-    let report = best_report.ok_or(Status::BadParameter)?;
-    let p = split_params(best, k, d, cov_len);
-    weights_out[..k].copy_from_slice(p.weights);
-    means_out[..k * d].copy_from_slice(p.means);
-    covs_out[..k * cov_len].copy_from_slice(p.covs);
-    Ok(report)
+    if let Some(w) = weights {
+        check_sums_to_one(&w[..k])?;
+    }
+    Ok(())
+}
+
+/// `Weights` unless the values are non-negative and sum to 1 within [`START_SUM_TOL`].
+fn check_sums_to_one(values: &[f64]) -> Result<(), Status> {
+    let sum: f64 = values.iter().sum();
+    // The values are finite, so the sum is a number (+inf at worst, rejected here too).
+    if values.iter().any(|&v| v < 0.0) || libm::fabs(sum - 1.0) > START_SUM_TOL {
+        return Err(Status::Weights);
+    }
+    Ok(())
 }
 
 /// The factored form of the current parameters, in `storage`.
@@ -396,7 +619,7 @@ fn check_sample_weights(w: &[f64], n: usize) -> Result<&[f64], Status> {
     }
     let sum: f64 = w.iter().sum();
     if w.iter().any(|&v| v < 0.0) || !(sum > 0.0 && sum.is_finite()) {
-        return Err(Status::BadParameter);
+        return Err(Status::SampleWeights);
     }
     Ok(w)
 }
@@ -428,20 +651,15 @@ fn weighted_log_likelihood(
     }
 }
 
-/// `Ok` when `resp` holds n rows of K finite, non-negative values summing to 1 within 1e-9.
+/// `Ok` when `resp` holds n rows of K finite (`NonFinite`), non-negative values summing to 1
+/// within [`START_SUM_TOL`] (`Weights`).
 fn check_responsibilities(resp: &[f64], n: usize, k: usize) -> Result<(), Status> {
     let len = checked_mul(n, k)?;
     ensure_len(resp.len(), len)?;
     if !resp[..len].iter().all(|v| v.is_finite()) {
         return Err(Status::NonFinite);
     }
-    for row in resp[..len].chunks_exact(k) {
-        let sum: f64 = row.iter().sum();
-        if row.iter().any(|&r| r < 0.0) || libm::fabs(sum - 1.0) > 1e-9 {
-            return Err(Status::BadParameter);
-        }
-    }
-    Ok(())
+    resp[..len].chunks_exact(k).try_for_each(check_sums_to_one)
 }
 
 /// The sample covariance of all the data, (1/n) sum (x_i - xbar)(x_i - xbar)^T (diagonal: its

@@ -14,6 +14,7 @@ pub use density::{
     FactoredMixture, LogLikelihood,
 };
 pub use fit::{
-    gmm_fit, gmm_fit_work_len, GmmFitOptions, GmmFitReport, GmmInit, MIN_COMPONENT_MASS,
+    gmm_fit, gmm_fit_work_len, GmmFitOptions, GmmFitOutputs, GmmFitReport, GmmInit,
+    MIN_COMPONENT_MASS, START_SUM_TOL,
 };
 pub use mixture::{CovKind, Mixture, SYMMETRY_TOL, WEIGHT_SUM_TOL};

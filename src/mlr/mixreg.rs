@@ -1610,8 +1610,11 @@ fn check_options(
     let p = n_coefs(d, opts.intercept)?;
     let tol_ok = opts.tol >= 0.0;
     let sym_ok = !opts.symmetric || (k == 2 && !opts.intercept);
-    if !tol_ok || opts.max_iter == 0 || opts.n_init == 0 || units < k || !sym_ok {
+    if !tol_ok || opts.max_iter == 0 || opts.n_init == 0 || !sym_ok {
         return Err(Status::BadParameter);
+    }
+    if units < k {
+        return Err(Status::TooFewSamples);
     }
     let known_s2 = match opts.noise {
         Noise::Known(sigma) => {
@@ -1788,7 +1791,7 @@ fn drive<S: Source>(
 /// `work` has length [`mixreg_fit_grouped_work_len`]`(m, K, d, intercept)`.
 ///
 /// Errors, with the outputs untouched: `ZeroSize` (m, K or d zero); `SizeOverflow`;
-/// `BufferTooShort` (stats, an output, the trace or work short); `BadParameter` (m < K, tol
+/// `BufferTooShort` (stats, an output, the trace or work short); `TooFewSamples` (m < K); `BadParameter` (tol
 /// negative or NaN, max_iter or n_init zero, a trace with n_init > 1, symmetric with K != 2 or
 /// an intercept, Known(sigma) with sigma not > 0 or sigma^2 not finite, a Given start of other
 /// lengths or with a sigma2 not > 0, NodeLeastSquares with fewer than K nodes having their own
@@ -1860,7 +1863,7 @@ pub fn mixreg_fit_grouped(
 /// n), each sample its own label (R's `mixtools::regmixEM`, `flexmix`): the grouped EM with
 /// n_j = 1, streaming over the samples once per iteration (see the module docs). Outputs,
 /// trace and errors as in [`mixreg_fit_grouped`], with `posteriors_out[..n K]` per sample;
-/// [`MixRegInit::NodeLeastSquares`] is `BadParameter` here, and n < K is `BadParameter`.
+/// [`MixRegInit::NodeLeastSquares`] is `BadParameter` here, and n < K is `TooFewSamples`.
 /// `work` has length [`mixreg_fit_work_len`]`(n, K, d, intercept)`, independent of n.
 #[allow(clippy::too_many_arguments)]
 pub fn mixreg_fit(

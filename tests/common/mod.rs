@@ -9,9 +9,7 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The cargo profile directory this test runs from (target/<profile>); its deps/ holds the
-/// libmixkern.a that `cargo test` builds with the tests (it is not copied up to
-/// target/<profile>/ by `cargo test`).
+/// The cargo profile directory this test runs from (target/<profile>).
 fn profile_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current_exe");
     // target/<profile>/deps/<test binary>
@@ -41,6 +39,21 @@ pub fn compiler(cplusplus: bool) -> Command {
     cmd
 }
 
+/// The C compiler the cc crate picks for this target, with no flags at all (for builds that
+/// must use nothing but what pkg-config says).
+pub fn plain_compiler() -> PathBuf {
+    let target = env!("MIXKERN_TARGET");
+    cc::Build::new()
+        .cargo_metadata(false)
+        .cargo_warnings(false)
+        .target(target)
+        .host(target)
+        .opt_level(2)
+        .get_compiler()
+        .path()
+        .to_path_buf()
+}
+
 /// A fresh scratch directory under target/ for build products of one test.
 pub fn scratch_dir(name: &str) -> PathBuf {
     let dir = profile_dir().join("c-tests").join(name);
@@ -48,15 +61,43 @@ pub fn scratch_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// Compiles `source` (C, -std=c11) and links it against this run's libmixkern.a; returns the
-/// executable's path. Panics with the compiler's output on failure.
-pub fn build_c_program(source: &Path, name: &str) -> PathBuf {
-    let lib = profile_dir().join("deps").join("libmixkern.a");
+/// Runs `make` in the crate root with the given arguments (the documented way to build and
+/// install the C library), asserting it succeeds. Calls from one test binary take turns: they
+/// share the build products in target/c.
+pub fn make(args: &[&str]) {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let out = Command::new("make")
+        .arg("-s")
+        .arg("-C")
+        .arg(root())
+        .args(args)
+        .output()
+        .expect("run make (is it installed?)");
     assert!(
-        lib.exists(),
-        "{} missing: cargo builds the staticlib with the tests",
-        lib.display()
+        out.status.success(),
+        "make {args:?} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// The C static library exactly as `make` builds it for users (target/c/libmixkern.a), built
+/// once per test binary.
+pub fn c_library() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            make(&[]);
+            root().join("target/c/libmixkern.a")
+        })
+        .clone()
+}
+
+/// Compiles `source` (C, -std=c11) and links it against the static library `make` builds;
+/// returns the executable's path. Panics with the compiler's output on failure.
+pub fn build_c_program(source: &Path, name: &str) -> PathBuf {
+    let lib = c_library();
     let exe = scratch_dir(name).join(name);
     let out = compiler(false)
         .arg("-std=c11")
