@@ -120,11 +120,12 @@ unsafe fn metric<'a>(
     Ok((metric, options.sigma))
 }
 
-/// The clustered data from C pointers: x (N x d), y (N), node sizes (m).
+/// The clustered data from C pointers: x (N x d), y (N), node sizes (m); also what
+/// `mk_mixreg_node_statistics` reads.
 ///
 /// # Safety
 /// As documented for `mk_cmlr_node_statistics`.
-unsafe fn clustered_data<'a>(
+pub(super) unsafe fn clustered_data<'a>(
     x: *const f64,
     n_total: usize,
     d: usize,

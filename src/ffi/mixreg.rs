@@ -1,7 +1,8 @@
 //! C ABI of the K-component mixture of linear regressions ([`crate::mlr`]: `mixreg_*`).
 
+use super::cmlr::clustered_data;
 use super::{flag, nonzero, optional_slice_mut, product, run, slice, slice_mut, work_len_for_c};
-use crate::mlr::{self, ClusteredData, MixRegInit, MixRegOptions, MixRegReport, Noise};
+use crate::mlr::{self, MixRegInit, MixRegOptions, MixRegReport, Noise};
 use crate::Status;
 
 /// Noise model: one variance sigma_k^2 per component.
@@ -292,12 +293,9 @@ pub unsafe extern "C" fn mk_mixreg_node_statistics(
     run(|| {
         let intercept = flag(intercept)?;
         let per_node = mlr::node_stats_len(d, intercept)?;
-        // SAFETY (all blocks below): lengths as documented; the caller guarantees validity.
-        let x = unsafe { slice(x, product(n_total, d)?) }?;
-        let y = unsafe { slice(y, n_total) }?;
-        let sizes = unsafe { slice(node_sizes, m) }?;
+        // SAFETY (both blocks): lengths as documented; the caller guarantees validity.
+        let data = unsafe { clustered_data(x, n_total, d, y, node_sizes, m) }?;
         let stats_out = unsafe { slice_mut(stats_out, product(m, per_node)?) }?;
-        let data = ClusteredData::new(x, y, d, sizes)?;
         mlr::node_sufficient_statistics(&data, intercept, stats_out)
     })
 }
