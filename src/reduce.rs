@@ -59,7 +59,7 @@ use crate::distance::{
     kl_combine, kl_diag, kl_from_factors, kl_off, kl_scratch_len, kl_zz, KL_DIAG_TERM_ERROR,
 };
 use crate::gmm::{CovKind, Mixture};
-use crate::linalg::{axpy, cholesky, dot};
+use crate::linalg::{cholesky, dot};
 use crate::status::{checked_add, checked_mul, ensure_len};
 use crate::Status;
 
@@ -206,9 +206,11 @@ pub fn reduce_mm_work_len(m: usize, k: usize, d: usize, kind: CovKind) -> Result
 /// Errors: `ZeroSize`, `SizeOverflow`, `BufferTooShort` (an output, `trace` or `work`),
 /// `BadParameter` (K > M, `init` differs from `input` in d or covariance storage, `tol` < 0 or
 /// NaN, `max_iter` = 0, `entropic_lambda` < 0, NaN or infinite, `trim` < 0, >= 1 or NaN),
-/// `NotSpd` (an input, initial or reduced covariance fails Cholesky), `NonFinite` (a cost, the
-/// objective or a moment match overflows; with full covariances and hard assignments only the
-/// costs the screening computes are checked, the others being larger than a finite minimum).
+/// `NotSpd` (an input, initial or reduced covariance fails Cholesky), `NonFinite` (the
+/// objective or a moment match overflows, or a cost is NaN). A cost may overflow to +inf (an
+/// input infinitely far from every reduced component): with trimming such an input is left
+/// out when the trimmed mass covers it, so the objective stays finite; without, the objective
+/// is +inf and the call fails with `NonFinite`.
 #[allow(clippy::too_many_arguments)]
 pub fn reduce_mm(
     input: &Mixture,
@@ -355,7 +357,9 @@ fn reduce(
                             kind,
                             scratch,
                         );
-                        if !cost.is_finite() {
+                        // +inf is a cost too (an input infinitely far from every reduced
+                        // component: trimming can leave it out); only NaN is an error.
+                        if cost.is_nan() {
                             return Err(Status::NonFinite);
                         }
                         costs[i * kk + j] = cost;
@@ -410,6 +414,12 @@ fn reduce(
         previous = objective;
     }
 
+    // What the last moment match produced is returned only if it is a valid mixture: the sums
+    // of huge spreads can round to a covariance that is not positive definite.
+    for j in 0..kk {
+        let (cov, f) = (&red_s[j * c..(j + 1) * c], &mut red_f[j * c..(j + 1) * c]);
+        factor(cov, f, d, kind)?;
+    }
     let total: f64 = red_w[..kk].iter().sum();
     for (out, v) in weights_out[..kk].iter_mut().zip(red_w.iter()) {
         *out = *v / total;
@@ -433,7 +443,9 @@ fn reduce(
 #[inline]
 fn assign_row(row: &mut [f64], w: f64, lambda: f64) -> f64 {
     let c_min = row.iter().fold(f64::INFINITY, |a, &b| a.min(b));
-    if lambda == 0.0 {
+    // Every cost infinite (with entropic regularization too): the component's mass is split
+    // equally and its own cost is +inf, which only trimming can leave out of the objective.
+    if lambda == 0.0 || c_min == f64::INFINITY {
         let ties = row.iter().filter(|&&v| v == c_min).count();
         let share = w / ties as f64;
         for v in row.iter_mut() {
@@ -495,7 +507,10 @@ fn assign_trimmed(
         }
         // The threshold group shares the remaining mass; everything after it is trimmed.
         let rest = target - kept;
-        objective += t * rest;
+        // An infinite own cost adds nothing when none of its mass is kept (inf * 0 is NaN).
+        if rest > 0.0 {
+            objective += t * rest;
+        }
         let share = rest / mass;
         for &i in &order[p..q] {
             let i = i as usize;
@@ -682,7 +697,8 @@ fn screened_costs(
             continue;
         }
         let cost = kl_combine(kl_off(l0, l1, d, x), diag, zz);
-        if !cost.is_finite() {
+        // +inf (an overflowing cost) is kept as the cost it is; only NaN is an error.
+        if cost.is_nan() {
             return Err(Status::NonFinite);
         }
         row[j] = cost;
@@ -736,12 +752,25 @@ fn moment_match_column(
             0.0
         }
     };
+    // The mean about a pivot (the first component with weight): mu_r + sum_i l_i (mu_i - mu_r).
+    // Equal means then give exactly that mean, whatever the rounding of the weights' sum; the
+    // plain sum_i l_i mu_i can be off by an ulp of |mu|, and for tiny covariances that ulp, as
+    // a spread (mu_i - mu)^2, dwarfs them and makes the objective rise.
+    let Some(pivot) = (0..m).find(|&i| weight(i) > 0.0) else {
+        return Err(Status::NonFinite);
+    };
+    let mu_r = input.mean(pivot);
     mean.fill(0.0);
     for i in 0..m {
         let l = weight(i);
-        if l > 0.0 {
-            axpy(l, input.mean(i), mean);
+        if l > 0.0 && i != pivot {
+            for ((acc, mi), r) in mean.iter_mut().zip(input.mean(i)).zip(mu_r) {
+                *acc += l * (mi - r);
+            }
         }
+    }
+    for (acc, r) in mean.iter_mut().zip(mu_r) {
+        *acc += r;
     }
     cov.fill(0.0);
     // The components with weight l > 0 (not NaN), in order, each prefetched during the work on

@@ -741,7 +741,15 @@ fn run(
     }
 
     // S and the total sample size over S.
-    let size = |i: usize| sample_sizes.map_or(1.0, |n| n[i]);
+    // Sizes relative to the largest, so that their sum cannot overflow (sizes near 1e308) and
+    // lambda_j = n_j / sum n is the same for sizes of any scale.
+    // Over the valid machines only: what invalid ones claim changes nothing.
+    let largest = sample_sizes.map_or(1.0, |n| {
+        (0..m)
+            .filter(|&i| is_valid(p.status, i))
+            .fold(0.0_f64, |a, i| a.max(n[i]))
+    });
+    let size = |i: usize| sample_sizes.map_or(1.0, |n| n[i] / largest);
     let row = &p.dist[coat_index * m..(coat_index + 1) * m];
     let mut total_n = 0.0;
     for (i, &d_coat_i) in row.iter().enumerate() {

@@ -309,7 +309,8 @@ pub fn gmm_fit(
     let mut best_report: Option<GmmFitReport> = None;
     for run in 0..runs {
         let report = em.run(run, current, trace.as_deref_mut())?;
-        if best_report.is_none_or(|b| report.log_likelihood > b.log_likelihood) {
+        // The mean, not the total: the total of tiny sample weights can underflow to a tie.
+        if best_report.is_none_or(|b| report.mean_log_likelihood > b.mean_log_likelihood) {
             best_report = Some(report);
             best.copy_from_slice(current);
         }
@@ -360,7 +361,7 @@ struct Em<'a, 'w> {
     kind: CovKind,
     opts: &'a GmmFitOptions,
     init: GmmInit<'a>,
-    sample_weights: Option<&'a [f64]>,
+    sample_weights: Option<SampleWeights<'a>>,
     resp: &'w mut [f64],
     factored: &'w mut [f64],
     scratch: &'w mut [f64],
@@ -380,7 +381,8 @@ impl Em<'_, '_> {
         let (x, n, d, k, kind, opts) = (self.x, self.n, self.d, self.k, self.kind, self.opts);
         let cov_len = kind.cov_len(d)?;
         let sample_weights = self.sample_weights;
-        let total_weight = sample_weights.map_or(n as f64, |w| w.iter().sum());
+        // In the weights' own scale (the largest 1): the mean log-likelihood is scale-free.
+        let total_weight = sample_weights.map_or(n as f64, |sw| (0..n).map(|i| sw.at(i)).sum());
         let mut rng = Rng::new(match self.init {
             GmmInit::KMeansPlusPlus { seed } | GmmInit::Partial { seed, .. } => {
                 seed.wrapping_add(run as u64)
@@ -440,8 +442,8 @@ impl Em<'_, '_> {
             counts.1 += repair_covariances(&mut p, k, d, kind, opts.reg_covar, self.factored)?;
             let fm = factored_mixture(&p, k, d, kind, self.factored)?;
             let mut ll = fm.e_step(x, n, self.resp, self.scratch)?;
-            if let Some(w) = sample_weights {
-                ll = weighted_log_likelihood(&fm, x, n, w, self.distances, self.scratch)?;
+            if let Some(sw) = sample_weights {
+                ll = weighted_log_likelihood(&fm, x, n, sw, self.distances, self.scratch)?;
                 weigh_rows(self.resp, k, sample_weights);
             }
             let mean_ll = ll / total_weight;
@@ -459,11 +461,16 @@ impl Em<'_, '_> {
         counts.1 += repair_covariances(&mut p, k, d, kind, opts.reg_covar, self.factored)?;
         let fm = factored_mixture(&p, k, d, kind, self.factored)?;
         let ll = match sample_weights {
-            Some(w) => weighted_log_likelihood(&fm, x, n, w, self.distances, self.scratch)?,
+            Some(sw) => weighted_log_likelihood(&fm, x, n, sw, self.distances, self.scratch)?,
             None => fm.log_likelihood(x, n, self.scratch)?,
         };
+        // Back to the caller's scale: sum_i w_i log f(x_i).
+        let total = ll * sample_weights.map_or(1.0, |sw| sw.max);
+        if !total.is_finite() {
+            return Err(Status::NonFinite);
+        }
         Ok(GmmFitReport {
-            log_likelihood: ll,
+            log_likelihood: total,
             mean_log_likelihood: ll / total_weight,
             iterations,
             converged,
@@ -609,41 +616,59 @@ fn factorizes(cov: &[f64], d: usize, kind: CovKind, scratch: &mut [f64]) -> bool
     }
 }
 
-/// The first n sample weights when they are finite (`NonFinite`), non-negative and of positive
-/// sum (`BadParameter`); `BufferTooShort` when fewer than n.
-fn check_sample_weights(w: &[f64], n: usize) -> Result<&[f64], Status> {
+/// Sample weights as the fit uses them: divided by the largest, so that their scale (1e-300 or
+/// 1e300) changes nothing, neither the sklearn-style `+ 10 eps` of each component's mass nor a
+/// sum that would underflow or overflow. Uniform weights of any scale become exactly 1.
+#[derive(Clone, Copy, Debug)]
+struct SampleWeights<'a> {
+    w: &'a [f64],
+    max: f64,
+}
+
+impl SampleWeights<'_> {
+    /// w_i / max, in (0, 1].
+    fn at(&self, i: usize) -> f64 {
+        self.w[i] / self.max
+    }
+}
+
+/// The first n sample weights when they are finite (`NonFinite`), non-negative and not all 0
+/// (`SampleWeights`); `BufferTooShort` when fewer than n.
+fn check_sample_weights(w: &[f64], n: usize) -> Result<SampleWeights<'_>, Status> {
     ensure_len(w.len(), n)?;
     let w = &w[..n];
     if !w.iter().all(|v| v.is_finite()) {
         return Err(Status::NonFinite);
     }
-    let sum: f64 = w.iter().sum();
-    if w.iter().any(|&v| v < 0.0) || !(sum > 0.0 && sum.is_finite()) {
+    let max = w.iter().fold(0.0_f64, |m, &v| m.max(v));
+    if w.iter().any(|&v| v < 0.0) || max <= 0.0 {
         return Err(Status::SampleWeights);
     }
-    Ok(w)
+    Ok(SampleWeights { w, max })
 }
 
-/// Multiplies row i of `resp` (n x K) by the sample weight w_i (nothing without weights).
-fn weigh_rows(resp: &mut [f64], k: usize, sample_weights: Option<&[f64]>) {
-    if let Some(w) = sample_weights {
-        for (row, &wi) in resp.chunks_exact_mut(k).zip(w) {
+/// Multiplies row i of `resp` (n x K) by the scaled sample weight w_i / max (nothing without
+/// weights).
+fn weigh_rows(resp: &mut [f64], k: usize, sample_weights: Option<SampleWeights>) {
+    if let Some(sw) = sample_weights {
+        for (i, row) in resp.chunks_exact_mut(k).enumerate() {
+            let wi = sw.at(i);
             row.iter_mut().for_each(|r| *r *= wi);
         }
     }
 }
 
-/// sum_i w_i log f(x_i), with `log_f` (n doubles) as scratch for the per-sample values.
+/// sum_i (w_i / max) log f(x_i), with `log_f` (n doubles) as scratch for the per-sample values.
 fn weighted_log_likelihood(
     fm: &FactoredMixture,
     x: &[f64],
     n: usize,
-    w: &[f64],
+    sw: SampleWeights,
     log_f: &mut [f64],
     scratch: &mut [f64],
 ) -> Result<f64, Status> {
     fm.log_density(x, n, log_f, scratch)?;
-    let total: f64 = w.iter().zip(log_f.iter()).map(|(wi, l)| wi * l).sum();
+    let total: f64 = log_f.iter().enumerate().map(|(i, l)| sw.at(i) * l).sum();
     if total.is_finite() {
         Ok(total)
     } else {

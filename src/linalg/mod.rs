@@ -14,4 +14,5 @@ pub use cholesky::{
 };
 pub use eigen::sym_eigen;
 pub(crate) use vector::chunk_sums4;
-pub use vector::{axpy, dot, norm2};
+pub(crate) use vector::safe_norm;
+pub use vector::{axpy, distance2, dot, norm2};

@@ -86,9 +86,22 @@ pub fn axpy(alpha: f64, x: &[f64], y: &mut [f64]) {
 /// Returns `0.0` for an empty or all-zero slice, NaN if any entry is NaN, and infinity if any
 /// entry is infinite (and none is NaN).
 pub fn norm2(a: &[f64]) -> f64 {
+    safe_norm(dot(a, a), a.len(), |i| a[i])
+}
+
+/// Euclidean distance `|a - b|` = `norm2(a - b)` without forming `a - b`: safe from overflow
+/// and underflow of the squares in the same way (infinite only when a difference is).
+pub fn distance2(a: &[f64], b: &[f64]) -> f64 {
+    let n = a.len().min(b.len());
+    let ss: f64 = (0..n).map(|i| (a[i] - b[i]) * (a[i] - b[i])).sum();
+    safe_norm(ss, n, |i| a[i] - b[i])
+}
+
+/// `sqrt(ss)` when the sum of squares `ss` of the n values `value(i)` is safely in range, else
+/// the norm recomputed with the values scaled by their largest magnitude.
+pub(crate) fn safe_norm(ss: f64, n: usize, value: impl Fn(usize) -> f64) -> f64 {
     /// Below this sum of squares, underflowed squares could matter: take the scaled path.
     const SMALL: f64 = 1e-280;
-    let ss = dot(a, a);
     if ss.is_finite() && ss > SMALL {
         return libm::sqrt(ss);
     }
@@ -96,8 +109,8 @@ pub fn norm2(a: &[f64]) -> f64 {
         return f64::NAN;
     }
     let mut amax = 0.0_f64;
-    for &v in a {
-        let av = libm::fabs(v);
+    for i in 0..n {
+        let av = libm::fabs(value(i));
         if av > amax {
             amax = av;
         }
@@ -110,8 +123,8 @@ pub fn norm2(a: &[f64]) -> f64 {
     }
     // Divide rather than multiply by 1 / amax: that reciprocal overflows for subnormal amax.
     let mut scaled = 0.0;
-    for &v in a {
-        let t = v / amax;
+    for i in 0..n {
+        let t = value(i) / amax;
         scaled += t * t;
     }
     amax * libm::sqrt(scaled)

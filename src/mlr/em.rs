@@ -3,10 +3,8 @@
 use super::data::statistics_into;
 use super::init::{init_into, init_work_len};
 use super::kernel::{alg1_sum, alg2_sum, dispatch_dim};
-use super::{
-    ensure_finite, inverse_noise_variance, norm_sq, sign_invariant_distance, ClusteredData,
-};
-use crate::linalg::{cholesky_solve, dot};
+use super::{ensure_finite, inverse_noise_variance, sign_invariant_distance, ClusteredData};
+use crate::linalg::{cholesky_solve, distance2, dot, norm2};
 use crate::special::sigmoid;
 use crate::status::{checked_add, checked_mul, ensure_len};
 use crate::Status;
@@ -231,14 +229,9 @@ fn commit_update(
 ) -> Result<f64, Status> {
     let next = &mut work[..d];
     update(source, d, n_total, metric, inv_noise_var, &theta[..d], next)?;
-    let step = step_norm(&theta[..d], next);
+    let step = distance2(&theta[..d], next);
     theta[..d].copy_from_slice(next);
     Ok(step)
-}
-
-/// |a - b|.
-fn step_norm(a: &[f64], b: &[f64]) -> f64 {
-    libm::sqrt(a.iter().zip(b).map(|(p, q)| (p - q) * (p - q)).sum::<f64>())
 }
 
 /// Fits theta by iterating Algorithm 1 or 2 from the raw data: one statistics pass (node sums
@@ -319,7 +312,7 @@ pub fn fit(
     };
     for t in 0..opts.max_iter {
         update(source, d, n_total, metric, inv_noise_var, current, next)?;
-        let step = step_norm(current, next);
+        let step = distance2(current, next);
         current.copy_from_slice(next);
         if let Some(tr) = trace.step.as_deref_mut() {
             tr[t] = step;
@@ -332,7 +325,9 @@ pub fn fit(
             converged: false,
             last_step: step,
         };
-        if step <= opts.tol * libm::sqrt(norm_sq(current)) {
+        // Both norms are scaled, so they are finite for finite vectors: a step that is not
+        // finite never reads as converged.
+        if step <= opts.tol * norm2(current) {
             report.converged = true;
             break;
         }

@@ -34,17 +34,23 @@ pub use init::{init_from_node_moments, init_work_len};
 pub use mixreg::*;
 pub use simulate::simulate;
 
-use crate::linalg::dot;
-
 /// min(|theta - theta_star|, |theta + theta_star|): the distance up to the model's sign symmetry.
 /// Both slices have length d (the shorter length is used if they differ).
 pub fn sign_invariant_distance(theta: &[f64], theta_star: &[f64]) -> f64 {
+    let n = theta.len().min(theta_star.len());
     let (mut minus, mut plus) = (0.0, 0.0);
     for (a, b) in theta.iter().zip(theta_star) {
         minus += (a - b) * (a - b);
         plus += (a + b) * (a + b);
     }
-    libm::sqrt(if minus < plus { minus } else { plus })
+    // Squares that overflow or underflow are redone scaled (|theta| near 1e154 and beyond).
+    let minus = crate::linalg::safe_norm(minus, n, |i| theta[i] - theta_star[i]);
+    let plus = crate::linalg::safe_norm(plus, n, |i| theta[i] + theta_star[i]);
+    if minus < plus {
+        minus
+    } else {
+        plus
+    }
 }
 
 /// 1/sigma^2 after checking that sigma is positive and 1/sigma^2 is finite and positive.
@@ -76,9 +82,4 @@ pub(crate) fn total_of_node_sizes(node_sizes: &[usize]) -> Result<usize, crate::
         0 => Err(crate::Status::NodeSizes),
         _ => sum.checked_add(n).ok_or(crate::Status::NodeSizes),
     })
-}
-
-/// Squared Euclidean norm.
-fn norm_sq(v: &[f64]) -> f64 {
-    dot(v, v)
 }
