@@ -46,6 +46,9 @@ pub enum Status {
     SampleWeights = 15,
     /// The library is not compatible with the version of the header the caller was built with.
     VersionMismatch = 16,
+    /// The data's scale is outside what the computation can represent in double precision
+    /// (spreads below 1e-150 or magnitudes above 1e150): rescale the data.
+    DataScale = 17,
     /// A Rust panic was caught at the C boundary: a bug in mixkern, please report it.
     Panic = 99,
 }
@@ -88,6 +91,9 @@ impl Status {
             Status::VersionMismatch => {
                 c"the mixkern library is not compatible with the header the caller was built with"
             }
+            Status::DataScale => {
+                c"the data's scale is outside what double precision can fit (spread < 1e-150 or magnitude > 1e150): rescale it"
+            }
             Status::Panic => {
                 c"internal error: a panic was caught at the C boundary (a mixkern bug)"
             }
@@ -114,6 +120,7 @@ impl Status {
             14 => Status::TooFewSamples,
             15 => Status::SampleWeights,
             16 => Status::VersionMismatch,
+            17 => Status::DataScale,
             99 => Status::Panic,
             _ => return None,
         })
@@ -168,6 +175,7 @@ mod tests {
             Status::TooFewSamples,
             Status::SampleWeights,
             Status::VersionMismatch,
+            Status::DataScale,
             Status::Panic,
         ];
         for (i, a) in all.iter().enumerate() {

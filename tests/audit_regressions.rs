@@ -389,3 +389,206 @@ fn reduce_mm_never_returns_ok_with_a_covariance_that_does_not_factor() {
         assert!(ow.iter().chain(&om).chain(&os).all(|&v| v == sentinel));
     }
 }
+
+/// `mk_gmm_fit` on data scaled by 1e-300 (reg_covar 0) returned OK with every covariance at the
+/// 2.2e-308 floor and a log-likelihood of 1413 where the exact value is 2762. Data too small
+/// (or too large) for double precision is now rejected with its own status, outputs untouched;
+/// data within the range is fit exactly: the fit of scaled data is the scaled fit.
+#[test]
+fn gmm_fit_rejects_data_double_precision_cannot_fit_and_fits_scaled_data_exactly() {
+    let x = two_clusters();
+    let options = MkGmmFitOptions {
+        reg_covar: 0.0,
+        tol: 1e-10,
+        ..mk_gmm_fit_options_default()
+    };
+    for scale in [1e-300, 1e-160, 1e160, 1e300] {
+        let scaled: Vec<f64> = x.iter().map(|v| v * scale).collect();
+        let (status, w, ..) = gmm_fit_c(&scaled, None, &options);
+        assert_eq!(status, Status::DataScale.code(), "scale {scale:e}");
+        assert_eq!(w, vec![0.0, 0.0], "outputs written at scale {scale:e}");
+    }
+    let (status, w0, mu0, s0, r0) = gmm_fit_c(&x, None, &options);
+    assert_eq!(status, 0);
+    for scale in [1e-100, 1e-30, 1e30, 1e100] {
+        let scaled: Vec<f64> = x.iter().map(|v| v * scale).collect();
+        let (status, w, mu, s, r) = gmm_fit_c(&scaled, None, &options);
+        assert_eq!(status, 0, "scale {scale:e}");
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1e-300);
+        assert!(
+            w.iter().zip(&w0).all(|(a, b)| close(*a, *b)),
+            "scale {scale:e}"
+        );
+        assert!(mu.iter().zip(&mu0).all(|(a, b)| close(*a, b * scale)));
+        assert!(s.iter().zip(&s0).all(|(a, b)| {
+            (a - b * scale * scale).abs() <= 1e-9 * (scale * scale) * s0[0].abs().max(1.0)
+        }));
+        // log f scales by -d ln(scale) per sample.
+        let want = r0.mean_log_likelihood - 2.0 * scale.ln();
+        assert!(
+            (r.mean_log_likelihood - want).abs() <= 1e-9 * want.abs(),
+            "scale {scale:e}: {} vs {want}",
+            r.mean_log_likelihood
+        );
+    }
+}
+
+/// scikit-learn's `test_regularisation`: 5 rows of ones and 5 of zeros (d = 5), K = 10,
+/// reg_covar 0, each sample starting as its own component. scikit-learn raises "ill-defined
+/// empirical covariance"; `mk_gmm_fit` returned OK, converged, with variances at 2.2e-308 and a
+/// mean log-likelihood of 991.5. Now a collapsed component is repaired at the data's scale
+/// (1e-12 of its variance, 0.25 here), and the report counts the repairs.
+#[test]
+fn gmm_fit_repairs_a_collapse_at_the_data_scale_and_says_so() {
+    let (n, d, k) = (10, 5, 10);
+    let x: Vec<f64> = (0..n)
+        .flat_map(|i| [if i < 5 { 1.0 } else { 0.0 }; 5])
+        .collect();
+    let resp: Vec<f64> = (0..n * k)
+        .map(|t| if t / k == t % k { 1.0 } else { 0.0 })
+        .collect();
+    for kind in [MK_COV_FULL, MK_COV_DIAG] {
+        let c = if kind == MK_COV_FULL { d * d } else { d };
+        let (mut w, mut mu, mut s) = (vec![0.0; k], vec![0.0; k * d], vec![0.0; k * c]);
+        let out = MkMixtureOut::over(k, d, kind, &mut w, &mut mu, &mut s);
+        let options = MkGmmFitOptions {
+            reg_covar: 0.0,
+            init_resp: resp.as_ptr(),
+            ..mk_gmm_fit_options_default()
+        };
+        let mut report = std::mem::MaybeUninit::<MkGmmFitReport>::uninit();
+        // SAFETY: buffers of the documented lengths.
+        let status = unsafe {
+            let mut work = vec![0.0; mk_gmm_fit_work_len(n, d, &out)];
+            mk_gmm_fit(
+                x.as_ptr(),
+                n,
+                d,
+                null(),
+                &options,
+                &out,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                work.as_mut_ptr(),
+                work.len(),
+                report.as_mut_ptr(),
+            )
+        };
+        assert_eq!(status, 0, "kind {kind}");
+        // SAFETY: written on success.
+        let report = unsafe { report.assume_init() };
+        assert!(
+            report.regularized > 0,
+            "kind {kind}: the repair is not reported"
+        );
+        let floor = 1e-12 * 0.25;
+        for j in 0..k {
+            for a in 0..d {
+                let v = if kind == MK_COV_FULL {
+                    s[j * c + a * d + a]
+                } else {
+                    s[j * c + a]
+                };
+                // The floor, up to the rounding of the data's variance.
+                assert!(
+                    v >= floor * (1.0 - 1e-12),
+                    "kind {kind}: variance {v:e} below the data scale"
+                );
+            }
+        }
+        // The largest mean log-density a variance of 2.5e-13 allows: d/2 ln(1/(2 pi floor)).
+        let bound = 0.5 * d as f64 * (1.0 / (2.0 * std::f64::consts::PI * floor)).ln();
+        assert!(
+            report.mean_log_likelihood.is_finite() && report.mean_log_likelihood <= bound + 1e-6,
+            "kind {kind}: {} > {bound}",
+            report.mean_log_likelihood
+        );
+    }
+}
+
+/// `mk_mixreg_fit_grouped` accepted node statistics no data can produce (n_j = 0.5, 5e-324 or
+/// 1e300; a Gram matrix with a negative diagonal at K = 1): with one node claiming 1e300
+/// samples the log-likelihood was 1.7e302. Statistics may come from other machines: what can
+/// be validated is, each with its status and the outputs untouched.
+#[test]
+fn mixreg_fit_grouped_rejects_statistics_no_data_can_produce() {
+    let (m, n_node, d) = (6usize, 5usize, 1usize);
+    let x: Vec<f64> = (0..m * n_node).map(|i| (i as f64 * 0.7).sin()).collect();
+    let y: Vec<f64> = x
+        .iter()
+        .enumerate()
+        .map(|(i, v)| 2.0 * v + 0.1 * (i as f64 * 1.3).cos())
+        .collect();
+    let sizes = vec![n_node; m];
+    let per_node = mk_mixreg_node_stats_len(d, 0);
+    let mut stats = vec![0.0; m * per_node];
+    // SAFETY: buffers of the documented lengths.
+    let status = unsafe {
+        mk_mixreg_node_statistics(
+            x.as_ptr(),
+            m * n_node,
+            d,
+            y.as_ptr(),
+            sizes.as_ptr(),
+            m,
+            0,
+            stats.as_mut_ptr(),
+        )
+    };
+    assert_eq!(status, 0);
+    let fit = |stats: &[f64]| {
+        let (mut w, mut coefs, mut s2) = ([-1.0], [-1.0], [-1.0]);
+        let out = MkMixRegOut {
+            k: 1,
+            d,
+            intercept: 0,
+            weights: w.as_mut_ptr(),
+            coefs: coefs.as_mut_ptr(),
+            sigma2: s2.as_mut_ptr(),
+        };
+        let options = MkMixRegOptions {
+            init: MK_MIXREG_INIT_RANDOM,
+            ..mk_mixreg_options_default()
+        };
+        let mut report = std::mem::MaybeUninit::<MkMixRegReport>::uninit();
+        // SAFETY: buffers of the documented lengths.
+        let status = unsafe {
+            let mut work = vec![0.0; mk_mixreg_fit_grouped_work_len(m, d, &out)];
+            mk_mixreg_fit_grouped(
+                stats.as_ptr(),
+                m,
+                d,
+                &options,
+                null(),
+                &out,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                work.as_mut_ptr(),
+                work.len(),
+                report.as_mut_ptr(),
+            )
+        };
+        if status != 0 {
+            assert_eq!((w, coefs, s2), ([-1.0], [-1.0], [-1.0]), "outputs written");
+        }
+        (status, coefs[0])
+    };
+    let (status, slope) = fit(&stats);
+    assert_eq!(status, 0);
+    assert!((slope - 2.0).abs() < 0.1, "slope {slope}");
+    // Layout per node: [n, c = y^T y, b = x^T y, G = x^T x].
+    let cases: [(&str, usize, f64, Status); 6] = [
+        ("n_0 = 0.5", 0, 0.5, Status::NodeSizes),
+        ("n_0 = 5e-324", 0, 5e-324, Status::NodeSizes),
+        ("n_0 = 1e300", 0, 1e300, Status::NodeSizes),
+        ("n_0 = 2.5", 0, 2.5, Status::NodeSizes),
+        ("G_0 = -1", 3, -1.0, Status::NotSpd),
+        ("b_0^2 > c_0 G_0", 2, 1e6, Status::NotSpd),
+    ];
+    for (what, at, value, want) in cases {
+        let mut bad = stats.clone();
+        bad[at] = value;
+        assert_eq!(fit(&bad).0, want.code(), "{what}");
+    }
+}

@@ -974,7 +974,7 @@ impl Call for Posteriors {
 // Statuses, version, options, workspace queries.
 // ---------------------------------------------------------------------------------------------
 
-const ALL_STATUSES: [Status; 18] = [
+const ALL_STATUSES: [Status; 19] = [
     Status::Ok,
     Status::NullPointer,
     Status::ZeroSize,
@@ -992,6 +992,7 @@ const ALL_STATUSES: [Status; 18] = [
     Status::TooFewSamples,
     Status::SampleWeights,
     Status::VersionMismatch,
+    Status::DataScale,
     Status::Panic,
 ];
 
@@ -1027,7 +1028,7 @@ fn status_str_gives_a_distinct_message_per_code_and_never_null() {
         );
         seen.push(msg);
     }
-    for code in [-1, 17, 42, 98, 100, 1000, i32::MIN, i32::MAX] {
+    for code in [-1, 18, 42, 98, 100, 1000, i32::MIN, i32::MAX] {
         assert_eq!(message(code), UNKNOWN_MESSAGE, "code {code}");
     }
     // The pointer is static: two calls give the same address.

@@ -486,7 +486,8 @@ pub unsafe extern "C" fn mk_gmm_fit_work_len(
 /// samples by EM (scikit-learn's GaussianMixture semantics: E-step, then M-step with reg_covar
 /// added to the diagonals; the fit stops when the mean log-likelihood changes by less than tol,
 /// or at max_iter and still returns its parameters). Emptied components are reseeded and
-/// unfactorizable covariances regularized further, never NaN; the report counts both.
+/// unfactorizable covariances regularized further, at least to 1e-12 of the data's variance
+/// (a component collapsed onto one point), never NaN; the report counts both.
 ///
 /// Parameters:
 /// - `x` (in): n x d samples, row-major, `n * d` doubles; n >= K, d > 0.
@@ -509,6 +510,8 @@ pub unsafe extern "C" fn mk_gmm_fit_work_len(
 /// written): `MK_STATUS_NULL_POINTER`, `MK_STATUS_ZERO_SIZE` (n, d or K is 0),
 /// `MK_STATUS_SIZE_OVERFLOW`, `MK_STATUS_SHAPE_MISMATCH` (d differs from `fit->d`),
 /// `MK_STATUS_BUFFER_TOO_SHORT` (work), `MK_STATUS_TOO_FEW_SAMPLES` (n < K),
+/// `MK_STATUS_DATA_SCALE` (the range of every coordinate below 1e-150 but not all 0, or a
+/// magnitude above 1e150: rescale the data),
 /// `MK_STATUS_BAD_PARAMETER` (an unknown covariance kind, penalized not 0/1, reg_covar or tol
 /// negative or NaN, n_init 0, `init_resp` together with given parameters),
 /// `MK_STATUS_SAMPLE_WEIGHTS` (sample weights negative or summing to 0),

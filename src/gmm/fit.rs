@@ -15,8 +15,11 @@
 //! below [`MIN_COMPONENT_MASS`] is reseeded (mean at a data point drawn by the run's generator:
 //! k-means++'s, or one seeded with 0 for the other starts; covariance S_x + reg_covar I; weight
 //! 1/n before renormalizing), and a covariance that fails its Cholesky factorization gets
-//! max(reg_covar, 1e-12 x its mean variance) added to its diagonal, ten times more at each of up
-//! to 10 tries; both are counted in the report.
+//! max(reg_covar, 1e-12 x its mean variance, 1e-12 x the data's mean variance) added to its
+//! diagonal, ten times more at each of up to 10 tries; both are counted in the report. A
+//! component collapsed onto one point (scikit-learn's "ill-defined empirical covariance") is so
+//! repaired at the data's scale, not at the smallest double. Data whose scale double precision
+//! cannot fit (spread below 1e-150, magnitude above 1e150) is rejected with `DataScale`.
 
 use super::density::{factored_len, pass_scratch_len, FactoredMixture};
 use super::mixture::{CovKind, Mixture};
@@ -182,7 +185,8 @@ pub struct GmmFitOutputs<'a> {
 /// [`gmm_fit_work_len`]`(n, K, d, kind)`.
 ///
 /// Errors, with the outputs untouched (the trace may have been written): `ZeroSize` (n, K or d
-/// zero), `SizeOverflow`, `BufferTooShort`, `TooFewSamples` (n < K), `BadParameter`
+/// zero), `SizeOverflow`, `BufferTooShort`, `TooFewSamples` (n < K), `DataScale` (every
+/// coordinate's range below 1e-150, not all 0, or a magnitude above 1e150), `BadParameter`
 /// (reg_covar or tol negative or NaN, n_init zero, given parameters of another K, d or kind),
 /// `SampleWeights` (sample weights negative or summing to 0), `NonFinite` (NaN or infinity in
 /// x, the sample weights or the given start, or a log-likelihood that is not finite), `Weights`
@@ -242,6 +246,7 @@ pub fn gmm_fit(
     if !x.iter().all(|v| v.is_finite()) {
         return Err(Status::NonFinite);
     }
+    check_data_scale(x, d)?;
     match init {
         GmmInit::Params(mix) => {
             if (mix.n_components(), mix.dim(), mix.cov_kind()) != (k, d, kind) {
@@ -391,6 +396,8 @@ impl Em<'_, '_> {
         });
         let mut p = split_params(current, k, d, cov_len);
         let mut counts = (0usize, 0usize);
+        // 1e-12 of the data's mean variance: the scale at which a collapsed component is repaired.
+        let floor = 1e-12 * (0..d).map(|a| self.data_variance(a)).sum::<f64>() / d as f64;
         match self.init {
             GmmInit::Params(mix) => {
                 p.weights.copy_from_slice(mix.weights());
@@ -439,7 +446,8 @@ impl Em<'_, '_> {
         let mut converged = false;
         let mut previous = opts.previous_lower_bound;
         for t in 0..opts.max_iter {
-            counts.1 += repair_covariances(&mut p, k, d, kind, opts.reg_covar, self.factored)?;
+            counts.1 +=
+                repair_covariances(&mut p, k, d, kind, opts.reg_covar, floor, self.factored)?;
             let fm = factored_mixture(&p, k, d, kind, self.factored)?;
             let mut ll = fm.e_step(x, n, self.resp, self.scratch)?;
             if let Some(sw) = sample_weights {
@@ -458,7 +466,7 @@ impl Em<'_, '_> {
             }
             previous = mean_ll;
         }
-        counts.1 += repair_covariances(&mut p, k, d, kind, opts.reg_covar, self.factored)?;
+        counts.1 += repair_covariances(&mut p, k, d, kind, opts.reg_covar, floor, self.factored)?;
         let fm = factored_mixture(&p, k, d, kind, self.factored)?;
         let ll = match sample_weights {
             Some(sw) => weighted_log_likelihood(&fm, x, n, sw, self.distances, self.scratch)?,
@@ -478,6 +486,14 @@ impl Em<'_, '_> {
             regularized: counts.1,
             best_restart: run,
         })
+    }
+
+    /// The sample variance of coordinate a.
+    fn data_variance(&self, a: usize) -> f64 {
+        match self.kind {
+            CovKind::Full => self.sample_cov[a * self.d + a],
+            CovKind::Diag => self.sample_cov[a],
+        }
     }
 
     /// k-means++ seeding and Lloyd iterations; hard labels as responsibilities in `resp`.
@@ -562,9 +578,41 @@ fn factored_mixture<'w>(
     FactoredMixture::new(&mix, storage)
 }
 
+/// Below this spread (the largest range of a coordinate) squared deviations underflow.
+const MIN_DATA_SPREAD: f64 = 1e-150;
+/// Above this magnitude squared deviations overflow.
+const MAX_DATA_MAGNITUDE: f64 = 1e150;
+
+/// `DataScale` unless the samples can be fit in double precision: the largest range of a
+/// coordinate is 0 (identical samples) or at least [`MIN_DATA_SPREAD`], and every |x| is at
+/// most [`MAX_DATA_MAGNITUDE`]. (Data scaled by 1e-300 used to fit with every covariance at the
+/// 2.2e-308 floor and a wrong log-likelihood; the fit does not rescale the data, since that
+/// would take a copy of it.)
+fn check_data_scale(x: &[f64], d: usize) -> Result<(), Status> {
+    let mut spread = 0.0_f64;
+    for a in 0..d {
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        for row in x.chunks_exact(d) {
+            lo = lo.min(row[a]);
+            hi = hi.max(row[a]);
+        }
+        if hi.max(-lo) > MAX_DATA_MAGNITUDE {
+            return Err(Status::DataScale);
+        }
+        spread = spread.max(hi - lo);
+    }
+    if spread > 0.0 && spread < MIN_DATA_SPREAD {
+        return Err(Status::DataScale);
+    }
+    Ok(())
+}
+
 /// Makes every covariance factorizable: one that fails Cholesky (or has a non-positive
-/// variance) gets `max(reg_covar, 1e-12 * its mean variance)` times 10^j added to its diagonal,
-/// j = 0..=9, until it factors. Returns how many were raised; `NotSpd` if one never factors.
+/// variance, or one below `data_floor`) gets `max(reg_covar, 1e-12 * its mean variance, data_floor)` times 10^j added to
+/// its diagonal, j = 0..=9, until it factors, where `data_floor` is 1e-12 times the data's mean
+/// variance: a component collapsed onto a point (variance 0 with reg_covar 0) is repaired at the
+/// data's scale, not at 2.2e-308, and counted. Returns how many were raised; `NotSpd` if one
+/// never factors, or if there is no scale to repair it at (every sample identical, reg_covar 0).
 /// `scratch` holds at least d * d doubles.
 fn repair_covariances(
     p: &mut Params,
@@ -572,6 +620,7 @@ fn repair_covariances(
     d: usize,
     kind: CovKind,
     reg_covar: f64,
+    data_floor: f64,
     scratch: &mut [f64],
 ) -> Result<usize, Status> {
     let cov_len = p.covs.len() / k;
@@ -584,10 +633,13 @@ fn repair_covariances(
         let mean_variance = (0..d).map(|a| diagonal(cov, a)).sum::<f64>() / d as f64;
         let mut bump = reg_covar
             .max(1e-12 * libm::fabs(mean_variance))
-            .max(f64::MIN_POSITIVE);
+            .max(data_floor);
+        // A variance below the data floor is a component collapsed onto a point, even when it
+        // factors (a diagonal one of 1e-30 does): it is repaired too.
+        let collapsed = |cov: &[f64]| (0..d).any(|a| diagonal(cov, a) < data_floor);
         let mut attempts = 0;
-        while !factorizes(cov, d, kind, scratch) {
-            if attempts == 10 {
+        while collapsed(cov) || !factorizes(cov, d, kind, scratch) {
+            if attempts == 10 || bump <= 0.0 {
                 return Err(Status::NotSpd);
             }
             for a in 0..d {

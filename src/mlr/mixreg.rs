@@ -1780,6 +1780,26 @@ fn drive<S: Source>(
     Ok(report)
 }
 
+/// `NotSpd` unless one node's statistics [n, c, b (p), G (p x p)] pass the checks data always
+/// passes: G's diagonal >= 0, and the Cauchy-Schwarz bounds b_a^2 <= c G_aa and
+/// G_ab^2 <= G_aa G_bb within a relative rounding slack of 1e-9.
+fn check_gram(node: &[f64], p: usize) -> Result<(), Status> {
+    const SLACK: f64 = 1.0 + 1e-9;
+    let (c, b, g) = (node[1], &node[2..2 + p], &node[2 + p..2 + p + p * p]);
+    for a in 0..p {
+        let gaa = g[a * p + a];
+        if gaa < 0.0 || b[a] * b[a] > c * gaa * SLACK {
+            return Err(Status::NotSpd);
+        }
+        for t in 0..a {
+            if g[a * p + t] * g[a * p + t] > gaa * g[t * p + t] * SLACK {
+                return Err(Status::NotSpd);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Fits a K-component mixture of linear regressions to m nodes' sufficient statistics
 /// (`stats`: m x [`node_stats_len`]`(d, opts.intercept)`, as [`node_sufficient_statistics`]
 /// writes them, computed with the same `intercept`), every node's samples sharing one label.
@@ -1790,15 +1810,24 @@ fn drive<S: Source>(
 /// iteration. See the module docs for the iteration, the stopping rule and the degenerate cases.
 /// `work` has length [`mixreg_fit_grouped_work_len`]`(m, K, d, intercept)`.
 ///
+/// Statistics may come from other machines, so what data could not produce is rejected: a
+/// count n_j that is not a whole number in [1, 2^53] (`NodeSizes`), c_j < 0 or an intercept
+/// column whose G_j[0][0] is not n_j (`BadParameter`), and a Gram matrix [X y]^T [X y] that is
+/// visibly not positive semidefinite: a negative diagonal entry of G_j, or a Cauchy-Schwarz
+/// bound broken beyond rounding, b_ja^2 > c_j G_j[a][a] or G_j[a][b]^2 > G_j[a][a] G_j[b][b]
+/// (`NotSpd`). Statistics that pass these checks can still be inconsistent (the full positive
+/// semidefiniteness is not tested); they then give a fit of those numbers.
+///
 /// Errors, with the outputs untouched: `ZeroSize` (m, K or d zero); `SizeOverflow`;
 /// `BufferTooShort` (stats, an output, the trace or work short); `TooFewSamples` (m < K); `BadParameter` (tol
 /// negative or NaN, max_iter or n_init zero, a trace with n_init > 1, symmetric with K != 2 or
 /// an intercept, Known(sigma) with sigma not > 0 or sigma^2 not finite, a Given start of other
 /// lengths or with a sigma2 not > 0, NodeLeastSquares with fewer than K nodes having their own
 /// least squares, a node with c_j < 0, or with an intercept a node whose `G_j[0][0] != n_j`);
-/// `NodeSizes` (an n_j not > 0); `NonFinite` (NaN or infinity in the stats or the Given start,
-/// or a log-likelihood or M-step result that is not finite); `Weights` (Given weights negative
-/// or not summing to 1); `NotSpd` (a singular weighted Gram, or sum_j n_j < p).
+/// `NodeSizes` (an n_j not a whole number in [1, 2^53]); `NonFinite` (NaN or infinity in the
+/// stats or the Given start, or a log-likelihood or M-step result that is not finite);
+/// `Weights` (Given weights negative or not summing to 1); `NotSpd` (a node's Gram matrix that
+/// no data can produce, a singular weighted Gram, or sum_j n_j < p).
 #[allow(clippy::too_many_arguments)]
 pub fn mixreg_fit_grouped(
     stats: &[f64],
@@ -1838,9 +1867,14 @@ pub fn mixreg_fit_grouped(
         if nj.partial_cmp(&0.0) != Some(core::cmp::Ordering::Greater) {
             return Err(Status::NodeSizes);
         }
+        // A count is a whole number of samples, at most 2^53 (where doubles stop counting).
+        if nj != libm::floor(nj) || nj > 9_007_199_254_740_992.0 {
+            return Err(Status::NodeSizes);
+        }
         if cj < 0.0 || (opts.intercept && node[2 + p] != nj) {
             return Err(Status::BadParameter);
         }
+        check_gram(node, p)?;
         n_total += nj;
         sum_sq += cj;
         sum_y += node[2];

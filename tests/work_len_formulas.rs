@@ -1,0 +1,53 @@
+//! The workspace-length formulas the header states, checked against the functions for several
+//! shapes (the formulas of the C-MLR, density, distance, wire and reduction queries are checked
+//! beside their functions' other tests; these are the rest).
+
+use mixkern::ffi::*;
+
+#[test]
+fn gmm_fit_work_len_is_the_documented_formula() {
+    for (n, k, d) in [(1, 1, 1), (60, 2, 2), (1000, 5, 8), (37, 3, 13)] {
+        for kind in [MK_COV_FULL, MK_COV_DIAG] {
+            let c = if kind == MK_COV_FULL { d * d } else { d };
+            let want = n * k
+                + k * (2 * d + c + 1)
+                + (32 * d + 64 * k + 128)
+                + 2 * (k + k * d + k * c)
+                + c
+                + n
+                + 4 * d;
+            let fit = MkMixtureOut::shape(k, d, kind);
+            // SAFETY: a valid shape-only descriptor.
+            let got = unsafe { mk_gmm_fit_work_len(n, d, &fit) };
+            assert_eq!(got, want, "(n, K, d) = ({n}, {k}, {d}), kind {kind}");
+        }
+    }
+}
+
+#[test]
+fn coat_and_aggregation_work_lens_are_the_documented_formulas() {
+    for m in [1usize, 2, 20, 333] {
+        assert_eq!(mk_coat_work_len(m), m);
+    }
+    for (m, k, d) in [(1, 1, 1), (20, 5, 10), (7, 3, 2)] {
+        for kind in [MK_COV_FULL, MK_COV_DIAG] {
+            let c = if kind == MK_COV_FULL { d * d } else { d };
+            let (estimates, out) = (
+                MkMixture::shape(k, d, kind),
+                MkMixtureOut::shape(k, d, kind),
+            );
+            // SAFETY: valid shape-only descriptors.
+            let (array, messages) = unsafe {
+                (
+                    mk_aggregate_work_len(&estimates, m, &out),
+                    mk_aggregate_messages_work_len(m, &out),
+                )
+            };
+            // At least its own part: 3 m + 2 m^2 + m K (1 + d + c).
+            assert!(array >= 3 * m + 2 * m * m + m * k * (1 + d + c));
+            // The messages' part: m K (1 + d + c) + 2 m + (d*d for full), then the array one.
+            let decoded = m * k * (1 + d + c) + 2 * m + if kind == MK_COV_FULL { d * d } else { 0 };
+            assert_eq!(messages, array + decoded, "(m, K, d) = ({m}, {k}, {d})");
+        }
+    }
+}
