@@ -1564,8 +1564,9 @@ size_t mk_mixreg_node_stats_len(size_t d, int32_t intercept);
  *
  * Returns `MK_STATUS_OK`, or with the output untouched: `MK_STATUS_NULL_POINTER`,
  * `MK_STATUS_ZERO_SIZE`, `MK_STATUS_SIZE_OVERFLOW`, `MK_STATUS_NODE_SIZES`,
- * `MK_STATUS_NON_FINITE` (NaN or infinity in x or y), `MK_STATUS_BAD_PARAMETER` (intercept
- * not 0/1), `MK_STATUS_PANIC`.
+ * `MK_STATUS_NON_FINITE` (NaN or infinity in x or y), `MK_STATUS_DATA_SCALE` (x or y with a
+ * spread below 1e-150, not 0, or a magnitude above 1e150), `MK_STATUS_BAD_PARAMETER`
+ * (intercept not 0/1), `MK_STATUS_PANIC`.
  *
  * # Safety
  * Every pointer must be valid for the stated number of elements; `stats_out` must not overlap
@@ -1658,7 +1659,9 @@ size_t mk_mixreg_fit_work_len(size_t n, size_t d, const struct mk_mixreg_out *fi
  * - `work` (scratch): `work_len` >= `mk_mixreg_fit_work_len(n, d, fit)`.
  *
  * Returns the statuses of `mk_mixreg_fit_grouped` (`MK_STATUS_NON_FINITE` for NaN or infinity
- * in x or y, `MK_STATUS_TOO_FEW_SAMPLES` for n < K), with the outputs untouched on failure.
+ * in x or y, `MK_STATUS_TOO_FEW_SAMPLES` for n < K, `MK_STATUS_DATA_SCALE` for x or y with a
+ * spread below 1e-150, not 0, or a magnitude above 1e150), with the outputs untouched on
+ * failure.
  *
  * # Safety
  * Every non-null pointer must be valid for the stated number of elements; outputs, trace and

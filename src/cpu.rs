@@ -25,8 +25,15 @@ pub(crate) fn has_avx2() -> bool {
     }
 }
 
+/// Under Miri there is no CPU to ask (it cannot run CPUID or XGETBV): the baseline instance,
+/// which every instance equals bitwise, is what it checks.
+#[cfg(all(target_arch = "x86_64", miri))]
+fn detect_avx2() -> bool {
+    false
+}
+
 /// CPUID leaf 1 (AVX, OSXSAVE), XCR0 (the OS saves the YMM state), CPUID leaf 7 (AVX2).
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", not(miri)))]
 #[allow(unused_unsafe)] // `__cpuid` is a safe function in newer compilers
 fn detect_avx2() -> bool {
     use core::arch::x86_64::{__cpuid, __cpuid_count, _xgetbv};

@@ -409,7 +409,7 @@ fn accept_pivots(
     log_det.push(pivot);
     let mut inv_root = [0.0; LANES];
     for l in 0..LANES {
-        inv_root[l] = 1.0 / libm::sqrt(pivot[l]);
+        inv_root[l] = 1.0 / crate::special::sqrt(pivot[l]);
     }
     Ok(inv_root)
 }
@@ -1059,7 +1059,7 @@ pub fn l2_distance(f: &Mixture, g: &Mixture, work: &mut [f64]) -> Result<f64, St
 /// sqrt(max(0, x)).
 #[inline]
 fn sqrt_clamped(x: f64) -> f64 {
-    libm::sqrt(if x > 0.0 { x } else { 0.0 })
+    crate::special::sqrt(if x > 0.0 { x } else { 0.0 })
 }
 
 /// All pairwise L2 distances D_ab = |G_a - G_b| of m mixtures with the same (K, d, kind).
@@ -1353,7 +1353,7 @@ pub fn kl_gaussian(
             }
             CovKind::Diag => {
                 for (f, &v) in l.iter_mut().zip(cov) {
-                    *f = libm::sqrt(v);
+                    *f = crate::special::sqrt(v);
                 }
             }
         }

@@ -565,7 +565,7 @@ fn spread_bound(s: &[f64], l: &[f64], d: usize, scratch: &mut [f64]) -> f64 {
             *wa = dot(row, v);
         }
         theta = dot(v, w) / dot(v, v);
-        let norm = libm::sqrt(dot(w, w));
+        let norm = crate::special::sqrt(dot(w, w));
         if !(norm > 0.0 && norm.is_finite()) {
             break;
         }
@@ -596,7 +596,8 @@ fn spread_bound(s: &[f64], l: &[f64], d: usize, scratch: &mut [f64]) -> f64 {
         t *= 1.25;
     }
     let g = abs_gram_norm(l, d, &mut scratch[..d]);
-    let root = libm::sqrt(u * (1.0 + slack) + slack * g) + slack * libm::sqrt(g);
+    let root =
+        crate::special::sqrt(u * (1.0 + slack) + slack * g) + slack * crate::special::sqrt(g);
     root * root * (1.0 + slack)
 }
 
@@ -719,7 +720,7 @@ fn factor(cov: &[f64], out: &mut [f64], d: usize, kind: CovKind) -> Result<(), S
                 if s.is_nan() || s <= 0.0 {
                     return Err(Status::NotSpd);
                 }
-                *o = libm::sqrt(s);
+                *o = crate::special::sqrt(s);
             }
             Ok(())
         }

@@ -99,7 +99,7 @@ impl Rng {
     ///
     /// Each accepted pair of uniforms in the unit disc gives two independent normals: the
     /// first is returned, the second is cached and returned by the next call. Uses
-    /// `libm::log` and `libm::sqrt` only, so the values are identical on every platform.
+    /// `libm::log` and `special::sqrt` (libm's) only, so the values are identical on every platform.
     /// The result is always finite.
     pub fn normal(&mut self) -> f64 {
         if let Some(z) = self.spare.take() {
@@ -110,7 +110,7 @@ impl Rng {
             let v = 2.0 * self.uniform() - 1.0;
             let s = u * u + v * v;
             if s < 1.0 && s > 0.0 {
-                let m = libm::sqrt(-2.0 * libm::log(s) / s);
+                let m = crate::special::sqrt(-2.0 * libm::log(s) / s);
                 self.spare = Some(v * m);
                 return u * m;
             }

@@ -61,7 +61,7 @@ pub fn default_rho(m: usize) -> f64 {
     }
     let mf = m as f64;
     let v = 0.5 * libm::log(mf / 2.0) * libm::log(libm::log(mf));
-    let rho = libm::sqrt(if v > 0.0 { v } else { 0.0 });
+    let rho = crate::special::sqrt(if v > 0.0 { v } else { 0.0 });
     if rho > 1.0 {
         rho
     } else {

@@ -348,6 +348,21 @@ pub(crate) fn log_of_sum(x: f64) -> f64 {
     }
 }
 
+/// Square root, correctly rounded: libm's, which on x86 is the SSE2 instruction through inline
+/// assembly. Under Miri, which cannot interpret inline assembly, it is std's, correctly rounded
+/// too, so every value is the same.
+#[inline(always)]
+pub(crate) fn sqrt(x: f64) -> f64 {
+    #[cfg(all(miri, feature = "std"))]
+    {
+        x.sqrt()
+    }
+    #[cfg(not(all(miri, feature = "std")))]
+    {
+        libm::sqrt(x)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::log_of_sum;

@@ -151,6 +151,36 @@ pub(crate) fn ensure_len(have: usize, need: usize) -> Result<(), Status> {
     }
 }
 
+/// Below this spread (the largest range of a coordinate) squared deviations underflow.
+const MIN_DATA_SPREAD: f64 = 1e-150;
+/// Above this magnitude squared deviations overflow.
+const MAX_DATA_MAGNITUDE: f64 = 1e150;
+
+/// `DataScale` unless the samples can be fit in double precision: the largest range of a
+/// coordinate is 0 (identical samples) or at least [`MIN_DATA_SPREAD`], and every |x| is at
+/// most [`MAX_DATA_MAGNITUDE`]. (The samples are n rows of d values.) The fits check their data
+/// with it: data scaled by 1e-300 used to give a Gaussian-mixture fit with every covariance at
+/// the 2.2e-308 floor and a wrong log-likelihood; the fits do not rescale the data, since that
+/// would take a copy of it.
+pub(crate) fn check_data_scale(x: &[f64], d: usize) -> Result<(), Status> {
+    let mut spread = 0.0_f64;
+    for a in 0..d {
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        for row in x.chunks_exact(d) {
+            lo = lo.min(row[a]);
+            hi = hi.max(row[a]);
+        }
+        if hi.max(-lo) > MAX_DATA_MAGNITUDE {
+            return Err(Status::DataScale);
+        }
+        spread = spread.max(hi - lo);
+    }
+    if spread > 0.0 && spread < MIN_DATA_SPREAD {
+        return Err(Status::DataScale);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -228,12 +228,19 @@ fn node_statistics_reject_bad_data_untouched() {
         mlr::node_sufficient_statistics(&view, true, &mut out),
         Err(Status::NonFinite)
     );
-    x[3] = 1e160; // squares overflow
+    x[3] = 1e160; // squares overflow: beyond the scale double precision can fit
     let view = ClusteredData::new(&x, &data.y, 2, &data.sizes).unwrap();
     assert_eq!(
         mlr::node_sufficient_statistics(&view, true, &mut out),
-        Err(Status::NonFinite)
+        Err(Status::DataScale)
     );
+    x[3] = 1e140; // within the scale, but n_j |x|^2 can still overflow the sums: not here
+    let view = ClusteredData::new(&x, &data.y, 2, &data.sizes).unwrap();
+    assert_eq!(
+        mlr::node_sufficient_statistics(&view, true, &mut out),
+        Ok(())
+    );
+    out.fill(7.0);
     let view = ClusteredData::new(&data.x, &data.y, 2, &data.sizes).unwrap();
     let short = out.len() - 1;
     assert_eq!(

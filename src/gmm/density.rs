@@ -191,7 +191,7 @@ impl<'w> FactoredMixture<'w> {
                 CovKind::Diag => {
                     let mut sum = 0.0;
                     for (f, &s) in factor.iter_mut().zip(cov) {
-                        *f = libm::sqrt(s);
+                        *f = crate::special::sqrt(s);
                         sum += 1.0 / s;
                     }
                     sum
@@ -208,7 +208,7 @@ impl<'w> FactoredMixture<'w> {
             }
             log_norm[c] = libm::log(weights[c]) - half_d_ln_2pi - half_log_det;
             if weights[c] > 0.0 {
-                let reach = libm::sqrt(inverse_norm_sq * d as f64);
+                let reach = crate::special::sqrt(inverse_norm_sq * d as f64);
                 let radius = (SAFE_DISTANCE / reach).min(SAFE_MAGNITUDE);
                 let mean_magnitude = mean.iter().fold(0.0f64, |m, v| m.max(libm::fabs(*v)));
                 // NaN-safe: an infinite reach gives radius 0, and `max` keeps the larger bound.

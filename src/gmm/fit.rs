@@ -26,7 +26,7 @@ use super::mixture::{CovKind, Mixture};
 use crate::dispatch::{dim, dispatch_dim, with_avx2};
 use crate::linalg::axpy;
 use crate::rng::Rng;
-use crate::status::{checked_add, checked_mul, ensure_len};
+use crate::status::{check_data_scale, checked_add, checked_mul, ensure_len};
 use crate::Status;
 
 /// Components with less mass than this (in samples) are reseeded.
@@ -578,35 +578,6 @@ fn factored_mixture<'w>(
     FactoredMixture::new(&mix, storage)
 }
 
-/// Below this spread (the largest range of a coordinate) squared deviations underflow.
-const MIN_DATA_SPREAD: f64 = 1e-150;
-/// Above this magnitude squared deviations overflow.
-const MAX_DATA_MAGNITUDE: f64 = 1e150;
-
-/// `DataScale` unless the samples can be fit in double precision: the largest range of a
-/// coordinate is 0 (identical samples) or at least [`MIN_DATA_SPREAD`], and every |x| is at
-/// most [`MAX_DATA_MAGNITUDE`]. (Data scaled by 1e-300 used to fit with every covariance at the
-/// 2.2e-308 floor and a wrong log-likelihood; the fit does not rescale the data, since that
-/// would take a copy of it.)
-fn check_data_scale(x: &[f64], d: usize) -> Result<(), Status> {
-    let mut spread = 0.0_f64;
-    for a in 0..d {
-        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-        for row in x.chunks_exact(d) {
-            lo = lo.min(row[a]);
-            hi = hi.max(row[a]);
-        }
-        if hi.max(-lo) > MAX_DATA_MAGNITUDE {
-            return Err(Status::DataScale);
-        }
-        spread = spread.max(hi - lo);
-    }
-    if spread > 0.0 && spread < MIN_DATA_SPREAD {
-        return Err(Status::DataScale);
-    }
-    Ok(())
-}
-
 /// Makes every covariance factorizable: one that fails Cholesky (or has a non-positive
 /// variance, or one below `data_floor`) gets `max(reg_covar, 1e-12 * its mean variance, data_floor)` times 10^j added to
 /// its diagonal, j = 0..=9, until it factors, where `data_floor` is 1e-12 times the data's mean
@@ -882,7 +853,7 @@ fn m_step(
     }
     let mut reseeded = 0;
     let penalty = if opts.penalized {
-        2.0 / libm::sqrt(n as f64)
+        2.0 / crate::special::sqrt(n as f64)
     } else {
         0.0
     };

@@ -138,7 +138,7 @@ fn check_covariance(cov: &[f64], d: usize, kind: CovKind) -> Result<(), Status> 
                     return Err(Status::NotSpd);
                 }
                 for b in 0..a {
-                    let scale = libm::sqrt(s_aa * cov[b * d + b]);
+                    let scale = crate::special::sqrt(s_aa * cov[b * d + b]);
                     if libm::fabs(cov[a * d + b] - cov[b * d + a]) > SYMMETRY_TOL * scale {
                         return Err(Status::NotSpd);
                     }

@@ -64,7 +64,7 @@ fn cholesky_portable<const D: usize>(a: &mut [f64], d: usize) -> Result<(), Stat
         if !acceptable {
             return Err(Status::NotSpd);
         }
-        let l_jj = libm::sqrt(pivot);
+        let l_jj = crate::special::sqrt(pivot);
         row_j[j] = l_jj;
         row_j[j + 1..].fill(0.0);
         let row_j = &row_j[..j];

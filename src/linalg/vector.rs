@@ -103,7 +103,7 @@ pub(crate) fn safe_norm(ss: f64, n: usize, value: impl Fn(usize) -> f64) -> f64 
     /// Below this sum of squares, underflowed squares could matter: take the scaled path.
     const SMALL: f64 = 1e-280;
     if ss.is_finite() && ss > SMALL {
-        return libm::sqrt(ss);
+        return crate::special::sqrt(ss);
     }
     if ss.is_nan() {
         return f64::NAN;
@@ -127,5 +127,5 @@ pub(crate) fn safe_norm(ss: f64, n: usize, value: impl Fn(usize) -> f64) -> f64 
         let t = value(i) / amax;
         scaled += t * t;
     }
-    amax * libm::sqrt(scaled)
+    amax * crate::special::sqrt(scaled)
 }

@@ -220,7 +220,8 @@ pub fn node_stats_len(d: usize, intercept: bool) -> Result<usize, Status> {
 /// A scan for NaN, infinity and possible overflow (n_j max(|x|, |y|, 1)^2 not finite) precedes
 /// the accumulation, so `stats_out` (at least m len long) is written only on success.
 ///
-/// Errors, with `stats_out` untouched: `SizeOverflow`, `BufferTooShort` (stats_out), `NonFinite`.
+/// Errors, with `stats_out` untouched: `SizeOverflow`, `BufferTooShort` (stats_out), `NonFinite`,
+/// `DataScale` (x or y with a spread below 1e-150 but not 0, or a magnitude above 1e150).
 pub fn node_sufficient_statistics(
     data: &ClusteredData,
     intercept: bool,
@@ -233,6 +234,8 @@ pub fn node_sufficient_statistics(
     let (x, y) = (data.x(), data.y());
     ensure_finite(x)?;
     ensure_finite(y)?;
+    crate::status::check_data_scale(x, d)?;
+    crate::status::check_data_scale(y, 1)?;
     let max_abs = x.iter().chain(y).fold(
         1.0f64,
         |a, &v| if libm::fabs(v) > a { libm::fabs(v) } else { a },
@@ -1774,6 +1777,10 @@ fn drive<S: Source>(
         (k - 1) + k * p + noise_params
     };
     report.bic = -2.0 * report.log_likelihood + free as f64 * libm::log(ctx.n_total);
+    // A log-likelihood near -1e308 (responses near 1e154) leaves no room for the penalty.
+    if !report.bic.is_finite() {
+        return Err(Status::NonFinite);
+    }
     outs.weights[..k].copy_from_slice(w);
     outs.coefs[..k * p].copy_from_slice(coefs);
     outs.sigma2[..k].copy_from_slice(s2);
@@ -1827,7 +1834,8 @@ fn check_gram(node: &[f64], p: usize) -> Result<(), Status> {
 /// `NodeSizes` (an n_j not a whole number in [1, 2^53]); `NonFinite` (NaN or infinity in the
 /// stats or the Given start, or a log-likelihood or M-step result that is not finite);
 /// `Weights` (Given weights negative or not summing to 1); `NotSpd` (a node's Gram matrix that
-/// no data can produce, a singular weighted Gram, or sum_j n_j < p).
+/// no data can produce, a singular weighted Gram, or sum_j n_j < p); `NonFinite` also when the
+/// BIC overflows (a log-likelihood near -1e308).
 #[allow(clippy::too_many_arguments)]
 pub fn mixreg_fit_grouped(
     stats: &[f64],
@@ -1897,7 +1905,8 @@ pub fn mixreg_fit_grouped(
 /// n), each sample its own label (R's `mixtools::regmixEM`, `flexmix`): the grouped EM with
 /// n_j = 1, streaming over the samples once per iteration (see the module docs). Outputs,
 /// trace and errors as in [`mixreg_fit_grouped`], with `posteriors_out[..n K]` per sample;
-/// [`MixRegInit::NodeLeastSquares`] is `BadParameter` here, and n < K is `TooFewSamples`.
+/// [`MixRegInit::NodeLeastSquares`] is `BadParameter` here, n < K is `TooFewSamples`, and x or y
+/// with a spread below 1e-150 (not 0) or a magnitude above 1e150 is `DataScale`.
 /// `work` has length [`mixreg_fit_work_len`]`(n, K, d, intercept)`, independent of n.
 #[allow(clippy::too_many_arguments)]
 pub fn mixreg_fit(
@@ -1935,6 +1944,8 @@ pub fn mixreg_fit(
     check_given(&ctx, &init)?;
     ensure_finite(x)?;
     ensure_finite(y)?;
+    crate::status::check_data_scale(x, d)?;
+    crate::status::check_data_scale(y, 1)?;
     let sum_sq: f64 = y.iter().map(|v| v * v).sum();
     let sum_y: f64 = y.iter().sum();
     if !sum_sq.is_finite() {
