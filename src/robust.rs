@@ -143,7 +143,9 @@ pub enum Aggregator {
         /// The filter radius factor.
         rho: f64,
     },
-    /// Reduce the pooled estimates of every valid machine.
+    /// Reduce the pooled estimates of every valid machine. Not robust: one valid estimate that
+    /// is far enough (means near 1e300) makes a cost or the objective overflow, and the call
+    /// fails with `NonFinite` ("a result would not be finite"); Trim leaves such an estimate out.
     Vanilla,
     /// The trimmed KL barycentre: reduce the pooled estimates of every valid machine, each MM
     /// iteration keeping only the input mass 1 - alpha of smallest cost (alpha in [0, 1); the

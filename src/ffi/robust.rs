@@ -231,8 +231,10 @@ pub unsafe extern "C" fn mk_aggregate_work_len(
 /// - `MK_AGG_DFMR`: pool the estimates j with D_COAT,j <= rho r_COAT (machine j's weights
 ///   scaled by n_j / sum of n over the pool) and reduce the pool to K components by MM
 ///   (`mk_reduce_mm`), started from COAT's estimate;
-/// - `MK_AGG_VANILLA`: the same over every valid estimate; `MK_AGG_TRIM`: Vanilla keeping at
-///   each iteration the mass 1 - trim_alpha of smallest cost;
+/// - `MK_AGG_VANILLA`: the same over every valid estimate (not robust: one valid estimate far
+///   enough away, means near 1e300, overflows the reduction, `MK_STATUS_NON_FINITE`);
+///   `MK_AGG_TRIM`: Vanilla keeping at each iteration the mass 1 - trim_alpha of smallest cost
+///   (an estimate infinitely far from every reduced component is trimmed away);
 /// - `MK_AGG_COAT`, `MK_AGG_MEDOID`: that machine's estimate, copied.
 ///
 /// Parameters:
