@@ -11,8 +11,19 @@ use mixkern_fuzz::{check_mixture, check_status, random_mixture, untouched, Input
 
 fuzz_target!(|data: &[u8]| {
     let mut input = Input::new(data);
-    let (m, k, d, full) = (input.size(1, 9), input.size(1, 3), input.size(1, 3), input.byte() % 2 == 0);
-    let method = input.pick(&[MK_AGG_DFMR, MK_AGG_VANILLA, MK_AGG_TRIM, MK_AGG_COAT, MK_AGG_MEDOID]);
+    let (m, k, d, full) = (
+        input.size(1, 9),
+        input.size(1, 3),
+        input.size(1, 3),
+        input.byte() % 2 == 0,
+    );
+    let method = input.pick(&[
+        MK_AGG_DFMR,
+        MK_AGG_VANILLA,
+        MK_AGG_TRIM,
+        MK_AGG_COAT,
+        MK_AGG_MEDOID,
+    ]);
     let kind = if full { MK_COV_FULL } else { MK_COV_DIAG };
     let mut rng = Rng::new(input.u64());
     let base = random_mixture(&mut rng, k, d, full);
@@ -24,7 +35,13 @@ fuzz_target!(|data: &[u8]| {
             unsafe {
                 let mut bytes = vec![0u8; mk_wire_message_len(&desc)];
                 let mut written = 0;
-                let status = mk_wire_encode(&desc, 100 + i as u64, bytes.as_mut_ptr(), bytes.len(), &mut written);
+                let status = mk_wire_encode(
+                    &desc,
+                    100 + i as u64,
+                    bytes.as_mut_ptr(),
+                    bytes.len(),
+                    &mut written,
+                );
                 assert_eq!(status, 0);
                 Some(bytes)
             }
@@ -50,22 +67,47 @@ fuzz_target!(|data: &[u8]| {
             _ => {}
         }
     }
-    let ptrs: Vec<*const u8> = messages.iter().map(|v| v.as_ref().map_or(std::ptr::null(), |v| v.as_ptr())).collect();
-    let lens: Vec<usize> = messages.iter().map(|v| v.as_ref().map_or(0, |v| v.len())).collect();
+    let ptrs: Vec<*const u8> = messages
+        .iter()
+        .map(|v| v.as_ref().map_or(std::ptr::null(), |v| v.as_ptr()))
+        .collect();
+    let lens: Vec<usize> = messages
+        .iter()
+        .map(|v| v.as_ref().map_or(0, |v| v.len()))
+        .collect();
     let c = if full { d * d } else { d };
-    let (mut w, mut mu, mut s) = (vec![SENTINEL; k], vec![SENTINEL; k * d], vec![SENTINEL; k * c]);
+    let (mut w, mut mu, mut s) = (
+        vec![SENTINEL; k],
+        vec![SENTINEL; k * d],
+        vec![SENTINEL; k * c],
+    );
     let out = MkMixtureOut::over(k, d, kind, &mut w, &mut mu, &mut s);
     let (mut status_out, mut selected) = (vec![-77i32; m], vec![77u8; m]);
-    let options = MkAggregateOptions { method, ..mk_aggregate_options_default() };
+    let options = MkAggregateOptions {
+        method,
+        ..mk_aggregate_options_default()
+    };
     let mut report = std::mem::MaybeUninit::<MkAggregateReport>::uninit();
     // SAFETY: every non-null message is valid for its length; buffers of the documented lengths.
     let status = unsafe {
         let mut work = vec![0.0; mk_aggregate_messages_work_len(m, &out)];
-        mk_aggregate_messages(ptrs.as_ptr(), lens.as_ptr(), m, &options, status_out.as_mut_ptr(),
-            selected.as_mut_ptr(), &out, work.as_mut_ptr(), work.len(), report.as_mut_ptr())
+        mk_aggregate_messages(
+            ptrs.as_ptr(),
+            lens.as_ptr(),
+            m,
+            &options,
+            status_out.as_mut_ptr(),
+            selected.as_mut_ptr(),
+            &out,
+            work.as_mut_ptr(),
+            work.len(),
+            report.as_mut_ptr(),
+        )
     };
     check_status(status);
-    let statuses_written = status_out.iter().all(|&s| s != -77 && mixkern::Status::from_code(s).is_some());
+    let statuses_written = status_out
+        .iter()
+        .all(|&s| s != -77 && mixkern::Status::from_code(s).is_some());
     if status == 0 {
         // SAFETY: written on success.
         let report = unsafe { report.assume_init() };
@@ -74,13 +116,19 @@ fuzz_target!(|data: &[u8]| {
         assert!(kept >= 1 && kept <= k);
         check_mixture(&w, &mu, &s, kept, d, full);
         for (i, &sel) in selected.iter().enumerate() {
-            assert!(sel == 0 || status_out[i] == 0, "an invalid machine was selected");
+            assert!(
+                sel == 0 || status_out[i] == 0,
+                "an invalid machine was selected"
+            );
         }
     } else if status == mixkern::Status::NoMajority.code() {
         assert!(statuses_written && selected.iter().all(|&v| v == 0));
         assert!(untouched(&w) && untouched(&mu) && untouched(&s));
     } else {
         assert!(status_out.iter().all(|&s| s == -77) && selected.iter().all(|&v| v == 77));
-        assert!(untouched(&w) && untouched(&mu) && untouched(&s), "written on {status}");
+        assert!(
+            untouched(&w) && untouched(&mu) && untouched(&s),
+            "written on {status}"
+        );
     }
 });

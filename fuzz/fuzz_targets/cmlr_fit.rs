@@ -25,8 +25,17 @@ fuzz_target!(|data: &[u8]| {
     let (mut x, mut y) = (vec![0.0; n_total * d], vec![0.0; n_total]);
     // SAFETY: buffers of the documented lengths.
     let status = unsafe {
-        mk_cmlr_simulate(theta_star.as_ptr(), d, sizes.as_ptr(), m, options.sigma, rng.below(1 << 40),
-            x.as_mut_ptr(), y.as_mut_ptr(), std::ptr::null_mut())
+        mk_cmlr_simulate(
+            theta_star.as_ptr(),
+            d,
+            sizes.as_ptr(),
+            m,
+            options.sigma,
+            rng.below(1 << 40),
+            x.as_mut_ptr(),
+            y.as_mut_ptr(),
+            std::ptr::null_mut(),
+        )
     };
     assert_eq!(status, 0);
     let mut values: Vec<f64> = x.iter().chain(&y).chain(&theta_star).copied().collect();
@@ -34,14 +43,34 @@ fuzz_target!(|data: &[u8]| {
     x.copy_from_slice(&values[..n_total * d]);
     y.copy_from_slice(&values[n_total * d..n_total * (d + 1)]);
     let start = &values[n_total * (d + 1)..];
-    let mut theta = if options.init == MK_CMLR_INIT_GIVEN { start.to_vec() } else { vec![SENTINEL; d] };
+    let mut theta = if options.init == MK_CMLR_INIT_GIVEN {
+        start.to_vec()
+    } else {
+        vec![SENTINEL; d]
+    };
     let before = theta.clone();
-    let mut report = MkCmlrReport { iterations: 777, converged: 7, last_step: SENTINEL };
+    let mut report = MkCmlrReport {
+        iterations: 777,
+        converged: 7,
+        last_step: SENTINEL,
+    };
     // SAFETY: buffers of the documented lengths.
     let status = unsafe {
         let mut work = vec![0.0; mk_cmlr_fit_work_len(n_total, d, m)];
-        mk_cmlr_fit(x.as_ptr(), n_total, d, y.as_ptr(), sizes.as_ptr(), m, &options, theta.as_mut_ptr(),
-            std::ptr::null(), work.as_mut_ptr(), work.len(), &mut report)
+        mk_cmlr_fit(
+            x.as_ptr(),
+            n_total,
+            d,
+            y.as_ptr(),
+            sizes.as_ptr(),
+            m,
+            &options,
+            theta.as_mut_ptr(),
+            std::ptr::null(),
+            work.as_mut_ptr(),
+            work.len(),
+            &mut report,
+        )
     };
     check_status(status);
     if status == 0 {
@@ -50,10 +79,20 @@ fuzz_target!(|data: &[u8]| {
         assert!(report.last_step.is_finite() && report.last_step >= 0.0);
         if report.converged == 1 {
             let norm = mixkern::linalg::norm2(&theta);
-            assert!(report.last_step <= options.tol * norm, "converged with step {} > tol |theta|", report.last_step);
+            assert!(
+                report.last_step <= options.tol * norm,
+                "converged with step {} > tol |theta|",
+                report.last_step
+            );
         }
     } else {
-        let same = theta.iter().zip(&before).all(|(a, b)| a.to_bits() == b.to_bits());
-        assert!(same && report.iterations == 777 && untouched(&[report.last_step]), "written on {status}");
+        let same = theta
+            .iter()
+            .zip(&before)
+            .all(|(a, b)| a.to_bits() == b.to_bits());
+        assert!(
+            same && report.iterations == 777 && untouched(&[report.last_step]),
+            "written on {status}"
+        );
     }
 });

@@ -8,7 +8,12 @@ use mixkern_fuzz::{check_status, random_mixture, untouched, Input, SENTINEL};
 
 fuzz_target!(|data: &[u8]| {
     let mut input = Input::new(data);
-    let (m, k, d, full) = (input.size(1, 5), input.size(1, 3), input.size(1, 3), input.byte() % 2 == 0);
+    let (m, k, d, full) = (
+        input.size(1, 5),
+        input.size(1, 3),
+        input.size(1, 3),
+        input.byte() % 2 == 0,
+    );
     let mut rng = Rng::new(input.u64());
     let (mut w, mut mu, mut s) = (vec![], vec![], vec![]);
     for _ in 0..m {

@@ -27,8 +27,20 @@ fuzz_target!(|data: &[u8]| {
     // SAFETY: buffers of the documented lengths.
     let status = unsafe {
         let mut work = vec![0.0; mk_mixreg_fit_work_len(n, problem.d, &out)];
-        mk_mixreg_fit(x.as_ptr(), n, problem.d, y.as_ptr(), &options, std::ptr::null(), &out,
-            fit.posteriors.as_mut_ptr(), fit.trace_ptr(), work.as_mut_ptr(), work.len(), report.as_mut_ptr())
+        mk_mixreg_fit(
+            x.as_ptr(),
+            n,
+            problem.d,
+            y.as_ptr(),
+            &options,
+            std::ptr::null(),
+            &out,
+            fit.posteriors.as_mut_ptr(),
+            fit.trace_ptr(),
+            work.as_mut_ptr(),
+            work.len(),
+            report.as_mut_ptr(),
+        )
     };
     check_status(status);
     fit.check(status, &report);

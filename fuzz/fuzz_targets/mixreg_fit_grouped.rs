@@ -14,8 +14,16 @@ fuzz_target!(|data: &[u8]| {
     let mut stats = vec![0.0; m * mk_mixreg_node_stats_len(problem.d, intercept)];
     // SAFETY: buffers of the documented lengths.
     let status = unsafe {
-        mk_mixreg_node_statistics(problem.x.as_ptr(), problem.y.len(), problem.d, problem.y.as_ptr(),
-            problem.node_sizes.as_ptr(), m, intercept, stats.as_mut_ptr())
+        mk_mixreg_node_statistics(
+            problem.x.as_ptr(),
+            problem.y.len(),
+            problem.d,
+            problem.y.as_ptr(),
+            problem.node_sizes.as_ptr(),
+            m,
+            intercept,
+            stats.as_mut_ptr(),
+        )
     };
     assert_eq!(status, 0, "statistics of valid data");
     let mutated = input.mutate(&mut stats) > 0;
@@ -28,8 +36,19 @@ fuzz_target!(|data: &[u8]| {
     // SAFETY: buffers of the documented lengths.
     let status = unsafe {
         let mut work = vec![0.0; mk_mixreg_fit_grouped_work_len(m, problem.d, &out)];
-        mk_mixreg_fit_grouped(stats.as_ptr(), m, problem.d, &options, std::ptr::null(), &out,
-            fit.posteriors.as_mut_ptr(), fit.trace_ptr(), work.as_mut_ptr(), work.len(), report.as_mut_ptr())
+        mk_mixreg_fit_grouped(
+            stats.as_ptr(),
+            m,
+            problem.d,
+            &options,
+            std::ptr::null(),
+            &out,
+            fit.posteriors.as_mut_ptr(),
+            fit.trace_ptr(),
+            work.as_mut_ptr(),
+            work.len(),
+            report.as_mut_ptr(),
+        )
     };
     check_status(status);
     fit.check(status, &report);
