@@ -260,6 +260,38 @@ fn trim_tolerates_one_estimate_with_astronomical_means() {
     );
 }
 
+/// `mk_reduce_mm` with a workspace of the queried length: the status and, on success, the
+/// report.
+fn reduce_c(
+    input: &MkMixture,
+    start: &MkMixture,
+    options: &MkReduceOptions,
+    out: &MkMixtureOut,
+    trace: Option<&mut [f64]>,
+) -> (i32, Option<MkReduceReport>) {
+    let mut report = std::mem::MaybeUninit::<MkReduceReport>::uninit();
+    let trace = trace.map_or(std::ptr::null_mut(), |t| t.as_mut_ptr());
+    // SAFETY: valid descriptors over buffers of their lengths; a trace holds max_iter values.
+    let status = unsafe {
+        let mut work = vec![0.0; mk_reduce_mm_work_len(input, start, out)];
+        mk_reduce_mm(
+            input,
+            start,
+            options,
+            out,
+            trace,
+            work.as_mut_ptr(),
+            work.len(),
+            report.as_mut_ptr(),
+        )
+    };
+    // SAFETY: the report is written on success.
+    (
+        status,
+        (status == 0).then(|| unsafe { report.assume_init() }),
+    )
+}
+
 /// `mk_reduce_mm` over four identical one-dimensional components N(192.75, 1.398e-76), started
 /// at the input itself, tol 0: the objective rose from 0 to 56.1 and the output variance was
 /// 8.08e-28 (5.8e48 times the input's): the moment-matched mean was off by an ulp of 192.75,
@@ -289,24 +321,9 @@ fn reduce_mm_of_identical_sharp_components_returns_them_with_objective_zero() {
                 ..mk_reduce_options_default()
             };
             let mut trace = [f64::NAN; 10];
-            let mut report = std::mem::MaybeUninit::<MkReduceReport>::uninit();
-            // SAFETY: buffers of the documented lengths.
-            let status = unsafe {
-                let mut work = vec![0.0; mk_reduce_mm_work_len(&input, &start, &out)];
-                mk_reduce_mm(
-                    &input,
-                    &start,
-                    &options,
-                    &out,
-                    trace.as_mut_ptr(),
-                    work.as_mut_ptr(),
-                    work.len(),
-                    report.as_mut_ptr(),
-                )
-            };
+            let (status, report) = reduce_c(&input, &start, &options, &out, Some(&mut trace));
             assert_eq!(status, 0, "kind {kind}, K = {k}");
-            // SAFETY: written on success.
-            let report = unsafe { report.assume_init() };
+            let report = report.expect("written on success");
             let t = &trace[..report.iterations];
             assert!(
                 t.iter().all(|&v| (0.0..1e-24).contains(&v)),
@@ -366,21 +383,7 @@ fn reduce_mm_never_returns_ok_with_a_covariance_that_does_not_factor() {
         max_iter: 1,
         ..mk_reduce_options_default()
     };
-    let mut report = std::mem::MaybeUninit::<MkReduceReport>::uninit();
-    // SAFETY: buffers of the documented lengths.
-    let status = unsafe {
-        let mut work = vec![0.0; mk_reduce_mm_work_len(&input, &start, &out)];
-        mk_reduce_mm(
-            &input,
-            &start,
-            &options,
-            &out,
-            std::ptr::null_mut(),
-            work.as_mut_ptr(),
-            work.len(),
-            report.as_mut_ptr(),
-        )
-    };
+    let (status, _) = reduce_c(&input, &start, &options, &out, None);
     if status == 0 {
         assert!(factorizable(&os, 2), "OK with covariance {os:?}");
         assert!(om.iter().chain(&ow).all(|v| v.is_finite()));
