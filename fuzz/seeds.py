@@ -4,6 +4,8 @@
 For the targets that draw their problem from a seed, a seed input is the sizes and options
 bytes and the 8 seed bytes, with no mutation bytes after them (the harness reads those lengths).
 For wire_decode, a seed is a valid wire message. Deterministic: rerun it to regenerate.
+Beside them, seeds/<target>/finding-<what> are inputs on which fuzzing once found a defect (each
+with its regression test in tests/audit_regressions.rs), replayed on every fuzzing run.
 """
 import os
 import random

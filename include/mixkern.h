@@ -628,8 +628,10 @@ typedef struct mk_mixreg_report {
      */
     size_t emptied;
     /**
-     * Estimated noise variances of the returned fit held at their floor (an exact fit):
-     * max(1e-12 var(y) + 16 eps mean(y^2), 1e-150). Never NaN.
+     * Estimated noise variances of the returned fit held at their floor (an exact fit): the
+     * larger of max(1e-12 var(y) + 16 eps mean(y^2), 1e-150) and the rounding of the
+     * component's residual sum computed from statistics, 16 eps (sum of the component's y^2 +
+     * p sum_a theta_a^2 (its Gram)_aa) / its sample mass. Never NaN.
      */
     size_t sigma_floored;
 } mk_mixreg_report;
@@ -1010,8 +1012,8 @@ size_t mk_cmlr_fit_work_len(size_t n_total, size_t d, size_t m);
  * `MK_STATUS_NODE_SIZES`, `MK_STATUS_BUFFER_TOO_SHORT` (work), `MK_STATUS_BAD_PARAMETER`
  * (sigma, tol < 0 or NaN, max_iter == 0, an unknown algorithm or init, `use_identity` not 0/1,
  * `trace->error` without `trace->theta_star`), `MK_STATUS_NON_FINITE` (x, y, a given theta,
- * theta*), `MK_STATUS_NOT_SPD` (Sigma_hat singular; it is factored even with `use_identity`),
- * `MK_STATUS_PANIC`.
+ * theta*, or an iterate whose norm leaves the double range), `MK_STATUS_NOT_SPD` (Sigma_hat
+ * singular; it is factored even with `use_identity`), `MK_STATUS_PANIC`.
  *
  * # Safety
  * Every non-null pointer (also those in `trace`) must be valid for the stated number of
@@ -1606,7 +1608,8 @@ size_t mk_mixreg_fit_grouped_work_len(size_t m, size_t d, const struct mk_mixreg
  *   then slopes) and noise variances out.
  * - `posteriors_out` (out, optional): m*K node label posteriors at the returned parameters.
  * - `trace` (out, optional): `options->max_iter` log-likelihoods, one per iteration
- *   (non-decreasing); needs `options->n_init == 1`.
+ *   (non-decreasing up to rounding, unless a component is emptied or a variance floored);
+ *   needs `options->n_init == 1`.
  * - `work` (scratch): `work_len` >= `mk_mixreg_fit_grouped_work_len(m, d, fit)`.
  * - `report` (out): see `mk_mixreg_report`.
  *

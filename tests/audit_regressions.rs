@@ -510,6 +510,41 @@ fn gmm_fit_repairs_a_collapse_at_the_data_scale_and_says_so() {
     }
 }
 
+/// `mk_mixreg_fit_grouped` of m nodes' statistics into `out`, from `start` (or NULL), without
+/// posteriors or trace: the status, and the report on success.
+fn fit_grouped(
+    stats: &[f64],
+    m: usize,
+    d: usize,
+    options: &MkMixRegOptions,
+    start: *const MkMixReg,
+    out: &MkMixRegOut,
+) -> (i32, Option<MkMixRegReport>) {
+    let mut report = std::mem::MaybeUninit::<MkMixRegReport>::uninit();
+    // SAFETY: buffers of the documented lengths (the caller's descriptors over live arrays).
+    let status = unsafe {
+        let mut work = vec![0.0; mk_mixreg_fit_grouped_work_len(m, d, out)];
+        mk_mixreg_fit_grouped(
+            stats.as_ptr(),
+            m,
+            d,
+            options,
+            start,
+            out,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            work.as_mut_ptr(),
+            work.len(),
+            report.as_mut_ptr(),
+        )
+    };
+    // SAFETY: written on success.
+    (
+        status,
+        (status == 0).then(|| unsafe { report.assume_init() }),
+    )
+}
+
 /// `mk_mixreg_fit_grouped` accepted node statistics no data can produce (n_j = 0.5, 5e-324 or
 /// 1e300; a Gram matrix with a negative diagonal at K = 1): with one node claiming 1e300
 /// samples the log-likelihood was 1.7e302. Statistics may come from other machines: what can
@@ -554,24 +589,7 @@ fn mixreg_fit_grouped_rejects_statistics_no_data_can_produce() {
             init: MK_MIXREG_INIT_RANDOM,
             ..mk_mixreg_options_default()
         };
-        let mut report = std::mem::MaybeUninit::<MkMixRegReport>::uninit();
-        // SAFETY: buffers of the documented lengths.
-        let status = unsafe {
-            let mut work = vec![0.0; mk_mixreg_fit_grouped_work_len(m, d, &out)];
-            mk_mixreg_fit_grouped(
-                stats.as_ptr(),
-                m,
-                d,
-                &options,
-                null(),
-                &out,
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-                work.as_mut_ptr(),
-                work.len(),
-                report.as_mut_ptr(),
-            )
-        };
+        let (status, _) = fit_grouped(stats, m, d, &options, null(), &out);
         if status != 0 {
             assert_eq!((w, coefs, s2), ([-1.0], [-1.0], [-1.0]), "outputs written");
         }
@@ -594,4 +612,150 @@ fn mixreg_fit_grouped_rejects_statistics_no_data_can_produce() {
         bad[at] = value;
         assert_eq!(fit(&bad).0, want.code(), "{what}");
     }
+}
+
+/// Found by CI's fuzzing: `mk_cmlr_fit`, Algorithm 1 from a given start, one node of two samples
+/// with y = -2.14e307. The first iterate is finite, (-6.9e307, -1.7e308), but its norm and the
+/// step (1.8e308) exceed the double range; `inf <= tol * inf` read as converged. The iteration
+/// has left the double range, so the fit fails with `NON_FINITE` and leaves theta untouched.
+#[test]
+fn cmlr_fit_whose_iterate_norm_overflows_fails_instead_of_converging() {
+    let x = [
+        -2.887580273223587e-188,
+        -0.12785575301766264,
+        -1.8078050767379508,
+        0.7494169159082539,
+    ];
+    let y = [-2.1417035966006112e307, 0.15856337614760116];
+    let options = MkCmlrOptions {
+        algorithm: MK_CMLR_ALG1,
+        use_identity: 0,
+        init: MK_CMLR_INIT_GIVEN,
+        sigma: 1.0,
+        tol: 1e-10,
+        max_iter: 1,
+    };
+    let start = [-1.0998825013353253, -2.5368626228382816];
+    let mut theta = start;
+    let mut work = vec![0.0; mk_cmlr_fit_work_len(2, 2, 1)];
+    let mut report = MkCmlrReport {
+        iterations: 7,
+        converged: 7,
+        last_step: 7.0,
+    };
+    // SAFETY: buffers of the documented lengths.
+    let status = unsafe {
+        mk_cmlr_fit(
+            x.as_ptr(),
+            2,
+            2,
+            y.as_ptr(),
+            [2usize].as_ptr(),
+            1,
+            &options,
+            theta.as_mut_ptr(),
+            null(),
+            work.as_mut_ptr(),
+            work.len(),
+            &mut report,
+        )
+    };
+    assert_eq!(status, Status::NonFinite.code());
+    assert_eq!(theta, start);
+    assert_eq!(
+        (report.iterations, report.converged, report.last_step),
+        (7, 7, 7.0)
+    );
+}
+
+/// Found by fuzzing (fuzz/findings, now fixed): a component of a grouped regression mixture
+/// that owns exactly p samples (one node) fits them exactly with large coefficients. Its
+/// residual sum, computed from the statistics as c - 2 theta^T b + theta^T G theta, is then
+/// rounding noise (about eps |theta|^T |G| |theta|), and so were its variance (3e-11, above the
+/// data floor, reported as not floored) and the log-likelihood trace (oscillating between 3.2
+/// and 4.8). The variance now never goes below that rounding, 16 eps (C + p sum_a theta_a^2
+/// G_aa) / n (the module docs), and the report counts it as floored.
+#[test]
+fn mixreg_fit_grouped_floors_a_variance_its_statistics_cannot_resolve() {
+    let (d, p) = (2usize, 3usize);
+    // Eight nodes of six samples from y = 1 + x1 - x2 + noise, then one node of three samples
+    // fitted exactly by y = 5 - 332.33 x1 + 333.33 x2 (nearly collinear covariates), far from
+    // the first component's line.
+    let (mut x, mut y, mut sizes) = (Vec::new(), Vec::new(), Vec::new());
+    for j in 0..8 {
+        for i in 0..6 {
+            let t = (j * 6 + i) as f64;
+            let (x1, x2) = ((0.7 * t).sin(), (1.3 * t).cos());
+            x.extend([x1, x2]);
+            y.push(1.0 + x1 - x2 + 0.3 * (2.9 * t).sin());
+        }
+        sizes.push(6usize);
+    }
+    let exact_x = [0.0, 0.0, 1.0, 1.0, 2.0, 2.003];
+    let exact_y = [5.0, 6.0, 8.0];
+    x.extend(exact_x);
+    y.extend(exact_y);
+    sizes.push(3);
+    let m = sizes.len();
+    let mut stats = vec![0.0; m * mk_mixreg_node_stats_len(d, 1)];
+    // SAFETY: buffers of the documented lengths.
+    let status = unsafe {
+        mk_mixreg_node_statistics(
+            x.as_ptr(),
+            y.len(),
+            d,
+            y.as_ptr(),
+            sizes.as_ptr(),
+            m,
+            1,
+            stats.as_mut_ptr(),
+        )
+    };
+    assert_eq!(status, 0);
+    // Component 2 starts near the exact fit, with a small variance: the exact node's
+    // responsibility is 1 exactly (its mass p), every other node's 0.
+    let start_coefs = [1.0, 1.0, -1.0, 5.0, -332.3, 333.3];
+    let start = MkMixReg {
+        k: 2,
+        d,
+        intercept: 1,
+        weights: [0.9, 0.1].as_ptr(),
+        coefs: start_coefs.as_ptr(),
+        sigma2: [0.1, 1e-2].as_ptr(),
+    };
+    let (mut w, mut coefs, mut s2) = ([0.0; 2], [0.0; 6], [0.0; 2]);
+    let out = MkMixRegOut {
+        k: 2,
+        d,
+        intercept: 1,
+        weights: w.as_mut_ptr(),
+        coefs: coefs.as_mut_ptr(),
+        sigma2: s2.as_mut_ptr(),
+    };
+    let options = MkMixRegOptions {
+        noise: MK_NOISE_PER_COMPONENT,
+        tol: 0.0,
+        max_iter: 20,
+        ..mk_mixreg_options_default()
+    };
+    let (status, report) = fit_grouped(&stats, m, d, &options, &start, &out);
+    assert_eq!(status, 0);
+    let report = report.expect("written on success");
+    assert_eq!((report.emptied, report.sigma_floored), (0, 1), "{report:?}");
+    assert!(s2[0] > 0.01, "the noisy component is not floored: {s2:?}");
+    // The exact node's statistics: C = y^T y, G = Z^T Z with Z = [1, x1, x2].
+    let theta = &coefs[p..];
+    let c: f64 = exact_y.iter().map(|v| v * v).sum();
+    let rows: Vec<[f64; 3]> = exact_x.chunks(2).map(|r| [1.0, r[0], r[1]]).collect();
+    let g_diag: Vec<f64> = (0..p)
+        .map(|a| rows.iter().map(|r| r[a] * r[a]).sum())
+        .collect();
+    let coef_terms: f64 = (0..p).map(|a| theta[a] * theta[a] * g_diag[a]).sum();
+    let floor = 16.0 * f64::EPSILON * (c + p as f64 * coef_terms) / 3.0;
+    assert!(
+        (s2[1] - floor).abs() <= 1e-6 * floor,
+        "sigma2 {} against the rounding floor {floor}",
+        s2[1]
+    );
+    assert!((theta[2] - 1.0 / 0.003).abs() < 1e-6 * 333.4, "{theta:?}");
 }

@@ -43,5 +43,5 @@ fuzz_target!(|data: &[u8]| {
         )
     };
     check_status(status);
-    fit.check(status, &report);
+    fit.check(&problem, status, &report);
 });

@@ -427,8 +427,8 @@ pub extern "C" fn mk_cmlr_fit_work_len(n_total: usize, d: usize, m: usize) -> us
 /// `MK_STATUS_NODE_SIZES`, `MK_STATUS_BUFFER_TOO_SHORT` (work), `MK_STATUS_BAD_PARAMETER`
 /// (sigma, tol < 0 or NaN, max_iter == 0, an unknown algorithm or init, `use_identity` not 0/1,
 /// `trace->error` without `trace->theta_star`), `MK_STATUS_NON_FINITE` (x, y, a given theta,
-/// theta*), `MK_STATUS_NOT_SPD` (Sigma_hat singular; it is factored even with `use_identity`),
-/// `MK_STATUS_PANIC`.
+/// theta*, or an iterate whose norm leaves the double range), `MK_STATUS_NOT_SPD` (Sigma_hat
+/// singular; it is factored even with `use_identity`), `MK_STATUS_PANIC`.
 ///
 /// # Safety
 /// Every non-null pointer (also those in `trace`) must be valid for the stated number of

@@ -99,8 +99,10 @@ pub struct MkMixRegReport {
     /// Components of the returned fit with weight 0: their responsibility mass fell below p
     /// samples, so their weight was set to 0 and their coefficients and variance kept.
     pub emptied: usize,
-    /// Estimated noise variances of the returned fit held at their floor (an exact fit):
-    /// max(1e-12 var(y) + 16 eps mean(y^2), 1e-150). Never NaN.
+    /// Estimated noise variances of the returned fit held at their floor (an exact fit): the
+    /// larger of max(1e-12 var(y) + 16 eps mean(y^2), 1e-150) and the rounding of the
+    /// component's residual sum computed from statistics, 16 eps (sum of the component's y^2 +
+    /// p sum_a theta_a^2 (its Gram)_aa) / its sample mass. Never NaN.
     pub sigma_floored: usize,
 }
 
@@ -335,7 +337,8 @@ pub unsafe extern "C" fn mk_mixreg_fit_grouped_work_len(
 ///   then slopes) and noise variances out.
 /// - `posteriors_out` (out, optional): m*K node label posteriors at the returned parameters.
 /// - `trace` (out, optional): `options->max_iter` log-likelihoods, one per iteration
-///   (non-decreasing); needs `options->n_init == 1`.
+///   (non-decreasing up to rounding, unless a component is emptied or a variance floored);
+///   needs `options->n_init == 1`.
 /// - `work` (scratch): `work_len` >= `mk_mixreg_fit_grouped_work_len(m, d, fit)`.
 /// - `report` (out): see `mk_mixreg_report`.
 ///

@@ -248,7 +248,7 @@ fn commit_update(
 /// even with `use_identity`, since Sigma_hat is always factored), `BadParameter` (sigma, tol
 /// negative or NaN, `max_iter == 0`, `trace.error` without `theta_star`), `BufferTooShort`
 /// (theta, theta_star, a trace or work short), `NonFinite` (NaN or infinity in a given theta or
-/// in theta_star).
+/// in theta_star, or an iterate or step whose norm exceeds the double range).
 pub fn fit(
     data: &ClusteredData,
     opts: &FitOptions,
@@ -325,9 +325,13 @@ pub fn fit(
             converged: false,
             last_step: step,
         };
-        // Both norms are scaled, so they are finite for finite vectors: a step that is not
-        // finite never reads as converged.
-        if step <= opts.tol * norm2(current) {
+        // Both norms are scaled, so they overflow only when the norm itself exceeds the double
+        // range: then the iteration has left it, and no result is returned.
+        let norm = norm2(current);
+        if !step.is_finite() || !norm.is_finite() {
+            return Err(Status::NonFinite);
+        }
+        if step <= opts.tol * norm {
             report.converged = true;
             break;
         }

@@ -69,8 +69,15 @@
 //!   component concentrated on fewer than p samples' directions): `Status::NotSpd`.
 //! - Exact fits: sigma^2 (estimated, not Known) never goes below
 //!   floor = max(1e-12 s_y^2 + 16 eps mean(y^2), 1e-150), with s_y^2 the sample variance of y
-//!   (with an intercept) or mean(y^2) (without); `report.sigma_floored` counts the returned
-//!   sigma^2 values at the floor. Never NaN or infinity.
+//!   (with an intercept) or mean(y^2) (without), nor below what rounding leaves of a residual
+//!   sum computed from statistics, RSS_k = sum_j r_jk (c_j - 2 theta_k^T b_j + theta_k^T G_j
+//!   theta_k): 16 eps (C_k + p sum_a theta_ka^2 A_k,aa) / sum_j r_jk n_j, the size of the terms
+//!   that cancel (C_k = sum_j r_jk c_j, A_k = sum_j r_jk G_j, theta_ka the larger of the old and
+//!   new coefficient; summed over the components and divided by N for a shared variance). The
+//!   second floor binds when a component fits its samples (nearly) exactly, with large
+//!   coefficients, as a component on p samples of one node does: there the residual sum and the
+//!   log-likelihood would be rounding noise. `report.sigma_floored` counts the returned sigma^2
+//!   values the last M-step set to a floor. Never NaN or infinity.
 //! - Outputs (weights, coefs, sigma2, posteriors) are written only on success; the trace may
 //!   have been written when an error occurs.
 
@@ -96,6 +103,10 @@ const KMEANS_RUNS: usize = 4;
 
 /// The relative part of the noise-variance floor (see the module docs).
 pub const SIGMA2_FLOOR_REL: f64 = 1e-12;
+
+/// The rounding part of the noise-variance floor, in units of eps times the terms that cancel
+/// in a residual sum computed from statistics (see the module docs).
+const RSS_ROUNDING: f64 = 16.0;
 
 /// The noise model.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -193,7 +204,8 @@ pub struct MixRegReport {
     pub bic: f64,
     /// Components of the returned fit with weight 0 (emptied; see the module docs).
     pub emptied: usize,
-    /// Estimated noise variances of the returned fit held at the floor (exact fits).
+    /// Estimated noise variances of the returned fit held at a floor (exact fits; see the
+    /// module docs).
     pub sigma_floored: usize,
 }
 
@@ -1399,7 +1411,8 @@ fn factor_upper(a: &[f64], p: usize, chol: &mut [f64]) -> Result<(), Status> {
 }
 
 /// The untied M-step (see the module docs); `delta` holds p doubles, `total` the upper
-/// triangle of sum_j G_j (for the Gram of `acc.skip`).
+/// triangle of sum_j G_j (for the Gram of `acc.skip`). Returns how many noise variances it set
+/// to their floor.
 fn m_step(
     ctx: &Ctx,
     params: &mut [f64],
@@ -1407,7 +1420,7 @@ fn m_step(
     total: &[f64],
     chol: &mut [f64],
     delta: &mut [f64],
-) -> Result<(), Status> {
+) -> Result<usize, Status> {
     let (k, p) = (ctx.k, ctx.p);
     let (w, coefs, s2) = split_params(params, k, p);
     let heaviest = (0..k).fold(0, |best, c| {
@@ -1418,6 +1431,10 @@ fn m_step(
         }
     });
     let mut rss_total = 0.0;
+    // The rounding floor of the shared variance: the kept components' terms (an emptied one's
+    // Gram is not factored; its mass is below p samples).
+    let mut rounding_total = 0.0;
+    let mut floored = 0;
     let mut kept = 0.0;
     for c in 0..k {
         if acc.nmass[c] < p as f64 && c != heaviest {
@@ -1457,40 +1474,81 @@ fn m_step(
         let decrease = dotp(delta, s1);
         let rss = acc.s0[c] - decrease;
         let rss = if rss > 0.0 { rss } else { 0.0 };
-        for (t, dv) in coefs[c * p..(c + 1) * p].iter_mut().zip(delta.iter()) {
+        let theta = &mut coefs[c * p..(c + 1) * p];
+        // sum_j r_jc c_j = s0 + 2 theta^T s1 + theta^T A theta at the old theta.
+        let y_sq = acc.s0[c] + 2.0 * dotp(theta, s1) + quad_form(chol, p, theta);
+        for (t, dv) in theta.iter_mut().zip(delta.iter()) {
             *t += dv;
         }
+        let rounding = rss_rounding(chol, p, theta, delta, y_sq);
         w[c] = acc.mass[c];
         kept += acc.mass[c];
         rss_total += rss;
+        rounding_total += rounding;
         if ctx.noise == Noise::PerComponent {
-            let v = rss / acc.nmass[c];
-            s2[c] = if v > ctx.floor { v } else { ctx.floor };
+            let (v, floor) = (rss / acc.nmass[c], ctx.floor.max(rounding / acc.nmass[c]));
+            s2[c] = if v > floor { v } else { floor };
+            floored += usize::from(v <= floor);
         }
     }
     w.iter_mut().for_each(|v| *v /= kept);
     match ctx.noise {
         Noise::Shared => {
-            let v = rss_total / ctx.n_total;
-            s2.fill(if v > ctx.floor { v } else { ctx.floor });
+            let (v, floor) = (
+                rss_total / ctx.n_total,
+                ctx.floor.max(rounding_total / ctx.n_total),
+            );
+            s2.fill(if v > floor { v } else { floor });
+            floored = if v <= floor { k } else { 0 };
         }
         Noise::Known(_) => s2.fill(ctx.known_s2),
         Noise::PerComponent => {}
     }
-    ensure_finite(params)
+    ensure_finite(params)?;
+    Ok(floored)
+}
+
+/// theta^T A theta = |L^T theta|^2 for A = L L^T, `chol` holding L (p x p, lower triangle).
+fn quad_form(chol: &[f64], p: usize, theta: &[f64]) -> f64 {
+    (0..p)
+        .map(|b| {
+            let v: f64 = (b..p).map(|a| chol[a * p + b] * theta[a]).sum();
+            v * v
+        })
+        .sum()
+}
+
+/// How far rounding can move a residual sum computed from statistics (see the module docs):
+/// `RSS_ROUNDING` eps (y_sq + p sum_a t_a^2 A_aa), the size of the terms that cancel in
+/// RSS = C - 2 theta^T b + theta^T A theta, with A = L L^T (`chol` holding L), t_a the larger of
+/// the new coefficient `theta[a]` and the old one `theta[a] - step[a]` in magnitude, and
+/// `y_sq` = C, the sum of the squared responses (clamped at 0: it is recovered from the
+/// accumulators up to that same rounding).
+fn rss_rounding(chol: &[f64], p: usize, theta: &[f64], step: &[f64], y_sq: f64) -> f64 {
+    let mut coef_terms = 0.0;
+    for a in 0..p {
+        let t = libm::fabs(theta[a]).max(libm::fabs(theta[a] - step[a]));
+        let a_aa: f64 = chol[a * p..a * p + a + 1].iter().map(|l| l * l).sum();
+        coef_terms += t * t * a_aa;
+    }
+    RSS_ROUNDING * f64::EPSILON * (y_sq.max(0.0) + p as f64 * coef_terms)
 }
 
 /// The tied M-step: theta = (sum_j G_j)^-1 sum_j (r_j1 - r_j2) b_j with the fixed factor.
+/// Returns how many noise variances it set to their floor (0 or 2).
 fn sym_m_step(
     ctx: &Ctx,
     params: &mut [f64],
     acc: &mut Acc,
     fixed: &[f64],
     delta: &mut [f64],
-) -> Result<(), Status> {
+) -> Result<usize, Status> {
     let p = ctx.p;
     let (w, coefs, s2) = split_params(params, 2, p);
     ensure_finite(&acc.s1[..p])?;
+    // sum_j c_j = s0 + 2 theta^T s1 - theta^T G theta at the old theta (r_j1 + r_j2 = 1).
+    let old = &coefs[..p];
+    let y_sq = acc.s0[0] + 2.0 * dotp(old, &acc.s1[..p]) - quad_form(fixed, p, old);
     let delta = &mut delta[..p];
     delta.copy_from_slice(&acc.s1[..p]);
     cholesky_solve(fixed, p, delta);
@@ -1500,30 +1558,31 @@ fn sym_m_step(
         *dv = new - *t;
         *t = new;
     }
-    let mut decrease = 0.0;
-    for a in 0..p {
-        let v: f64 = (a..p).map(|b| fixed[b * p + a] * delta[b]).sum();
-        decrease += v * v;
-    }
+    let decrease = quad_form(fixed, p, delta);
+    let rounding = rss_rounding(fixed, p, &coefs[..p], delta, y_sq);
     let (first, second) = coefs.split_at_mut(p);
     for (s, f) in second[..p].iter_mut().zip(first.iter()) {
         *s = -f;
     }
     w.fill(0.5);
+    let mut floored = 0;
     let v = match ctx.noise {
         Noise::Known(_) => ctx.known_s2,
         _ => {
             let rss = acc.s0[0] - decrease;
             let v = if rss > 0.0 { rss } else { 0.0 } / ctx.n_total;
-            if v > ctx.floor {
+            let floor = ctx.floor.max(rounding / ctx.n_total);
+            if v > floor {
                 v
             } else {
-                ctx.floor
+                floored = 2;
+                floor
             }
         }
     };
     s2.fill(v);
-    ensure_finite(params)
+    ensure_finite(params)?;
+    Ok(floored)
 }
 
 /// Checks a Given start against K, p and the noise model.
@@ -1692,6 +1751,8 @@ fn drive<S: Source>(
     let mut best_report: Option<MixRegReport> = None;
     for run in 0..opts.n_init {
         let mut rng = Rng::new(opts.seed.wrapping_add(run as u64));
+        // Noise variances the last M-step set to their floor.
+        let mut floored = 0;
         match (run, &init) {
             (0, MixRegInit::Given { .. }) => set_start(ctx, Some(&init), current),
             _ => {
@@ -1703,11 +1764,11 @@ fn drive<S: Source>(
                 } else {
                     src.random_pass(ctx, &mut rng, &mut acc, scratch);
                 }
-                if ctx.symmetric {
-                    sym_m_step(ctx, current, &mut acc, fixed, delta)?;
+                floored = if ctx.symmetric {
+                    sym_m_step(ctx, current, &mut acc, fixed, delta)?
                 } else {
-                    m_step(ctx, current, &mut acc, fixed, chol, delta)?;
-                }
+                    m_step(ctx, current, &mut acc, fixed, chol, delta)?
+                };
             }
         }
         let mut iterations = 0;
@@ -1724,11 +1785,11 @@ fn drive<S: Source>(
             if let Some(tr) = trace.as_deref_mut() {
                 tr[t] = ll;
             }
-            if ctx.symmetric {
-                sym_m_step(ctx, current, &mut acc, fixed, delta)?;
+            floored = if ctx.symmetric {
+                sym_m_step(ctx, current, &mut acc, fixed, delta)?
             } else {
-                m_step(ctx, current, &mut acc, fixed, chol, delta)?;
-            }
+                m_step(ctx, current, &mut acc, fixed, chol, delta)?
+            };
             iterations = t + 1;
             if libm::fabs(ll - previous) / ctx.n_total < opts.tol {
                 converged = true;
@@ -1748,7 +1809,7 @@ fn drive<S: Source>(
             best_restart: run,
             bic: 0.0,
             emptied: 0,
-            sigma_floored: 0,
+            sigma_floored: floored,
         };
         if best_report.is_none_or(|b| report.log_likelihood > b.log_likelihood) {
             best_report = Some(report);
@@ -1762,10 +1823,6 @@ fn drive<S: Source>(
     }
     let (w, coefs, s2) = split_params(best, k, p);
     report.emptied = w.iter().filter(|&&v| v == 0.0).count();
-    report.sigma_floored = match ctx.noise {
-        Noise::Known(_) => 0,
-        _ => s2.iter().filter(|&&v| v <= ctx.floor).count(),
-    };
     let noise_params = match ctx.noise {
         Noise::PerComponent if !ctx.symmetric => k,
         Noise::Known(_) => 0,
