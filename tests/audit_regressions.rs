@@ -668,13 +668,14 @@ fn cmlr_fit_whose_iterate_norm_overflows_fails_instead_of_converging() {
     );
 }
 
-/// Found by fuzzing (fuzz/findings, now fixed): a component of a grouped regression mixture
-/// that owns exactly p samples (one node) fits them exactly with large coefficients. Its
-/// residual sum, computed from the statistics as c - 2 theta^T b + theta^T G theta, is then
-/// rounding noise (about eps |theta|^T |G| |theta|), and so were its variance (3e-11, above the
-/// data floor, reported as not floored) and the log-likelihood trace (oscillating between 3.2
-/// and 4.8). The variance now never goes below that rounding, 16 eps (C + p sum_a theta_a^2
-/// G_aa) / n (the module docs), and the report counts it as floored.
+/// Found by fuzzing (fuzz/seeds/mixreg_fit_grouped/finding-exact-component): a component of a
+/// grouped regression mixture that owns exactly p samples (one node) fits them exactly with
+/// large coefficients. Its residual sum, computed from the statistics as c - 2 theta^T b +
+/// theta^T G theta, is then rounding noise (about eps |theta|^T |G| |theta|), and so were its
+/// variance (3e-11, above the data floor, reported as not floored) and the log-likelihood trace
+/// (oscillating between 3.2 and 4.8). The variance now never goes below that rounding,
+/// 16 eps (C + p sum_a theta_a^2 G_aa) / n (the module docs), and the report counts it as
+/// floored.
 #[test]
 fn mixreg_fit_grouped_floors_a_variance_its_statistics_cannot_resolve() {
     let (d, p) = (2usize, 3usize);
