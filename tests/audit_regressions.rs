@@ -84,8 +84,20 @@ fn gmm_fit_c(
     let (n, d, k) = (x.len() / 2, 2, 2);
     let (mut w, mut mu, mut s) = (vec![0.0; k], vec![0.0; k * d], vec![0.0; k * d * d]);
     let out = MkMixtureOut::over(k, d, MK_COV_FULL, &mut w, &mut mu, &mut s);
-    // SAFETY: a valid descriptor.
-    let mut work = vec![0.0; unsafe { mk_gmm_fit_work_len(n, d, &out) }];
+    let (status, report) = gmm_fit_into(x, n, d, sample_weights, options, &out);
+    (status, w, mu, s, report)
+}
+
+/// `mk_gmm_fit` of the n x d samples `x` into `out`, without responsibilities, labels or trace:
+/// the status and the report (NaN and zeros where the call did not write it).
+fn gmm_fit_into(
+    x: &[f64],
+    n: usize,
+    d: usize,
+    sample_weights: Option<&[f64]>,
+    options: &MkGmmFitOptions,
+    out: &MkMixtureOut,
+) -> (i32, MkGmmFitReport) {
     let mut report = MkGmmFitReport {
         log_likelihood: f64::NAN,
         mean_log_likelihood: f64::NAN,
@@ -95,15 +107,16 @@ fn gmm_fit_c(
         regularized: 0,
         best_restart: 0,
     };
-    // SAFETY: buffers of the documented lengths.
+    // SAFETY: buffers of the documented lengths (the caller's descriptor over live arrays).
     let status = unsafe {
+        let mut work = vec![0.0; mk_gmm_fit_work_len(n, d, out)];
         mk_gmm_fit(
             x.as_ptr(),
             n,
             d,
             sample_weights.map_or(null(), |v| v.as_ptr()),
             options,
-            &out,
+            out,
             std::ptr::null_mut(),
             std::ptr::null_mut(),
             std::ptr::null_mut(),
@@ -112,7 +125,7 @@ fn gmm_fit_c(
             &mut report,
         )
     };
-    (status, w, mu, s, report)
+    (status, report)
 }
 
 /// `mk_gmm_fit` with every sample weight 1e-300 (or 1e-310, 5e-324) ran to the iteration cap
@@ -459,28 +472,8 @@ fn gmm_fit_repairs_a_collapse_at_the_data_scale_and_says_so() {
             init_resp: resp.as_ptr(),
             ..mk_gmm_fit_options_default()
         };
-        let mut report = std::mem::MaybeUninit::<MkGmmFitReport>::uninit();
-        // SAFETY: buffers of the documented lengths.
-        let status = unsafe {
-            let mut work = vec![0.0; mk_gmm_fit_work_len(n, d, &out)];
-            mk_gmm_fit(
-                x.as_ptr(),
-                n,
-                d,
-                null(),
-                &options,
-                &out,
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-                work.as_mut_ptr(),
-                work.len(),
-                report.as_mut_ptr(),
-            )
-        };
+        let (status, report) = gmm_fit_into(&x, n, d, None, &options, &out);
         assert_eq!(status, 0, "kind {kind}");
-        // SAFETY: written on success.
-        let report = unsafe { report.assume_init() };
         assert!(
             report.regularized > 0,
             "kind {kind}: the repair is not reported"

@@ -380,6 +380,7 @@ pub mod regression {
             status: i32,
             report: &std::mem::MaybeUninit<MkMixRegReport>,
         ) {
+            super::check_status(status);
             if status == 0 {
                 // SAFETY: written on success.
                 let r = unsafe { report.assume_init() };
