@@ -15,7 +15,7 @@ use mixkern::reduce::ReduceOptions;
 use mixkern::rng::Rng;
 use mixkern::robust::{
     aggregate, aggregate_messages, aggregate_messages_work_len, aggregate_work_len, default_rho,
-    Aggregator,
+    Aggregator, Screening,
 };
 use mixkern::wire::{encode, message_len};
 use std::hint::black_box;
@@ -82,36 +82,43 @@ fn dfmr(c: &mut Criterion) {
         }
 
         let mut work = vec![0.0; aggregate_work_len(m, k, d, kind).unwrap()];
-        let mut run_arrays = || {
-            aggregate(
-                method,
-                &s.weights,
-                &s.means,
-                &s.covs,
-                m,
-                k,
-                d,
-                kind,
-                None,
-                &opts,
-                &mut status,
-                &mut selected,
-                &mut w,
-                &mut mu,
-                &mut cov,
-                &mut work,
-            )
-            .unwrap()
-        };
-        let r = run_arrays();
-        println!(
-            "(m, K, d) = ({m}, {k}, {d}): {} of {m} pooled, {} MM iterations",
-            r.selected, r.reduce.iterations
-        );
-        group.bench_function(
-            BenchmarkId::new("arrays", format!("m={m},K={k},d={d}")),
-            |b| b.iter(|| black_box(run_arrays().radius)),
-        );
+        // The published method, and the robust default (screening and smoothed distances).
+        for (name, screening) in [
+            ("arrays", Screening::PAPER),
+            ("arrays_screened", Screening::default()),
+        ] {
+            let mut run_arrays = || {
+                aggregate(
+                    method,
+                    &s.weights,
+                    &s.means,
+                    &s.covs,
+                    m,
+                    k,
+                    d,
+                    kind,
+                    None,
+                    &opts,
+                    &screening,
+                    &mut status,
+                    &mut selected,
+                    None,
+                    &mut w,
+                    &mut mu,
+                    &mut cov,
+                    &mut work,
+                )
+                .unwrap()
+            };
+            let r = run_arrays();
+            println!(
+                "{name} (m, K, d) = ({m}, {k}, {d}): {} of {m} pooled, {} MM iterations",
+                r.selected, r.reduce.iterations
+            );
+            group.bench_function(BenchmarkId::new(name, format!("m={m},K={k},d={d}")), |b| {
+                b.iter(|| black_box(run_arrays().radius))
+            });
+        }
 
         let len = message_len(k, d, kind).unwrap();
         let mut bytes = vec![0u8; m * len];
@@ -141,8 +148,10 @@ fn dfmr(c: &mut Criterion) {
                         d,
                         kind,
                         &opts,
+                        &Screening::PAPER,
                         &mut status,
                         &mut selected,
+                        None,
                         &mut w,
                         &mut mu,
                         &mut cov,

@@ -7,9 +7,14 @@
  *   node 8: weight attack      (weights replaced by 0.90, 0.05, 0.05),
  *   nodes 11 and 14: colluding (both send the honest fit with every mean shifted by +3),
  *   node 17: a corrupted message (one payload byte flipped, so its checksum fails),
- * and node 19 sends nothing (NULL). The centre aggregates the 20 messages with DFMR and with
- * each baseline (Vanilla, Trim, COAT, Medoid), and with the oracle that knows the honest nodes,
- * and prints each result's L2 distance to the true mixture, and how every machine was treated.
+ * and node 19 sends nothing (NULL). Every node fits with the round's preset
+ * (mk_gmm_fit_options_round: a covariance prior of one sample, no component below one sample).
+ * The centre aggregates the 20 messages with DFMR (the robust defaults: screening and the
+ * smoothed L2 distance), with DFMR as the paper has it (mk_aggregate_options_paper), with each
+ * baseline (Vanilla, Trim, COAT, Medoid), and with the oracle that knows the honest nodes, and
+ * prints each result's L2 distance to the true mixture, and for every machine why DFMR pooled
+ * or excluded it: its message or estimate was rejected (the status says why), or it lies
+ * outside rho r_COAT (its distance to COAT and the cut are printed).
  *
  * The centre learns K, d and the covariance kind from the first message it received
  * (mk_wire_read_header); it needs no shape in advance.
@@ -117,9 +122,8 @@ int main(void) {
     for (size_t node = 0; node < M; node++) {
         double noise[D * D];
         CHECK(mk_gmm_simulate(&TRUTH, N, 1000 + node, x, NULL, work, work_len));
-        mk_gmm_fit_options options = mk_gmm_fit_options_default();
+        mk_gmm_fit_options options = mk_gmm_fit_options_round();
         options.seed = 2026 + node;
-        options.n_init = 3;
         mk_gmm_fit_report fit;
         CHECK(mk_gmm_fit(x, N, D, NULL, &options, &local_out, NULL, NULL, NULL, work, work_len,
                          &fit));
@@ -160,9 +164,11 @@ int main(void) {
     static const struct {
         const char *name;
         int32_t method;
-    } METHODS[] = {{"dfmr", MK_AGG_DFMR},     {"vanilla", MK_AGG_VANILLA},
-                   {"trim", MK_AGG_TRIM},     {"coat", MK_AGG_COAT},
-                   {"medoid", MK_AGG_MEDOID}, {"oracle", MK_AGG_VANILLA}};
+        int paper; /* 1: the paper's options (no screening, plain L2) */
+    } METHODS[] = {{"dfmr", MK_AGG_DFMR, 0},     {"dfmr_paper", MK_AGG_DFMR, 1},
+                   {"vanilla", MK_AGG_VANILLA, 0}, {"trim", MK_AGG_TRIM, 0},
+                   {"coat", MK_AGG_COAT, 0},       {"medoid", MK_AGG_MEDOID, 0},
+                   {"oracle", MK_AGG_VANILLA, 0}};
     /* The centre reads the shape from the first message it received. */
     mk_wire_header header;
     CHECK(mk_wire_read_header(messages[0], message_lens[0], &header));
@@ -190,23 +196,36 @@ int main(void) {
                 picked_lens[m++] = message_lens[node];
             }
         }
-        mk_aggregate_options options = mk_aggregate_options_default();
+        mk_aggregate_options options =
+            METHODS[t].paper ? mk_aggregate_options_paper() : mk_aggregate_options_default();
         options.method = METHODS[t].method;
         int32_t status[M];
         uint8_t selected[M];
+        double coat_distance[M];
         double l2 = 0.0;
         mk_aggregate_report report;
         CHECK(mk_aggregate_messages(picked, picked_lens, m, &options, status, selected,
-                                    &aggregate_out, work, work_len, &report));
+                                    coat_distance, &aggregate_out, work, work_len, &report));
         CHECK(mk_l2_distance(&aggregate, &TRUTH, &l2, work, work_len));
         printf("%s: l2_to_truth=%.6e pooled=%zu valid=%zu kept=%zu\n", METHODS[t].name, l2,
                report.selected, report.valid, report.reduce.kept);
-        if (METHODS[t].method == MK_AGG_DFMR) {
-            printf("dfmr_coat: node %zu radius=%.6e\n", report.coat, report.radius);
+        if (t == 0) {
+            /* Why each machine was pooled or excluded (DFMR with the defaults). */
+            const double cut = mk_default_rho(M) * report.radius;
+            printf("dfmr_coat: node %zu radius=%.6e cut=%.6e (rho r_COAT)\n", report.coat,
+                   report.radius, cut);
             for (size_t node = 0; node < M; node++) {
-                printf("node %2zu: %-13s status=%-2d %-56s selected=%d\n", node,
-                       ROLE_NAMES[role_of(node)], (int)status[node], mk_status_str(status[node]),
-                       (int)selected[node]);
+                printf("node %2zu: %-13s status=%-2d selected=%d distance=%.6e ", node,
+                       ROLE_NAMES[role_of(node)], (int)status[node], (int)selected[node],
+                       coat_distance[node]);
+                if (status[node] != MK_STATUS_OK) {
+                    printf("excluded: %s\n", mk_status_str(status[node]));
+                } else if (selected[node]) {
+                    printf("pooled: within rho r_COAT\n");
+                } else {
+                    printf("excluded: outside rho r_COAT (%.3e > %.3e)\n", coat_distance[node],
+                           cut);
+                }
             }
         }
     }

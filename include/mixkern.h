@@ -52,7 +52,7 @@
  * The minor version of the header. While the major version is 0, a new minor version may
  * break the API (semantic versioning for 0.x).
  */
-#define MK_VERSION_MINOR 2
+#define MK_VERSION_MINOR 3
 
 /**
  * The patch version of the header.
@@ -224,10 +224,41 @@ typedef enum mk_status {
      */
     MK_STATUS_DATA_SCALE = 17,
     /**
+     * An aggregation rejected a local estimate with a component far sharper than the machines'
+     * pooled scale: the geometric mean of its covariance's eigenvalues, relative to the pooled
+     * per-dimension variances, is below the screening's `sharp_ratio`.
+     */
+    MK_STATUS_TOO_SHARP = 18,
+    /**
+     * An aggregation rejected a local estimate with a component far flatter than the machines'
+     * pooled scale: one of its variances exceeds `flat_ratio` times the pooled variance.
+     */
+    MK_STATUS_TOO_FLAT = 19,
+    /**
+     * An aggregation rejected a local estimate with a component lighter than its stated sample
+     * size supports: weight times sample size below `min_component_samples`.
+     */
+    MK_STATUS_TOO_LIGHT = 20,
+    /**
+     * An aggregation rejected a local estimate with a component whose mean lies far outside the
+     * machines' pooled range: more than `far_ratio` pooled standard deviations from the pooled
+     * centre in some dimension.
+     */
+    MK_STATUS_TOO_FAR = 21,
+    /**
      * A Rust panic was caught at the C boundary: a bug in mixkern, please report it.
      */
     MK_STATUS_PANIC = 99,
 } mk_status;
+
+/**
+ * How the centre screens the local estimates and measures their distances, beyond the
+ * published method (see the module docs, "Screening and smoothing").
+ *
+ * [`Screening::default`] is the robust setting; [`Screening::PAPER`] is the DFMR paper's
+ * method exactly (no screening, the plain L2 distance).
+ */
+typedef struct Screening Screening;
 
 /**
  * A bare-metal panic hook: receives the source line of the panic inside mixkern (0 when
@@ -379,6 +410,17 @@ typedef struct mk_gmm_fit_options {
      */
     int32_t penalized;
     /**
+     * The covariance prior in samples, >= 0 and finite (0: none): each covariance update is
+     * S_k = (scatter_k + nu S_x) / (n_k + nu), S_x the data's covariance, so no covariance
+     * falls below nu / (n + nu) S_x. Adds to the penalized update's 2 / sqrt(n).
+     */
+    double prior_samples;
+    /**
+     * A component whose mass falls below this many samples is reseeded, >= 0 and finite
+     * (below 1e-8, 1e-8).
+     */
+    double min_component_samples;
+    /**
      * Seed of k-means++ (restart r uses seed + r); emptied components are reseeded from the same
      * generator (seeded with 0 for a responsibilities start).
      */
@@ -491,6 +533,11 @@ typedef struct mk_gmm_fit_report {
      * Which run (0-based) was returned.
      */
     size_t best_restart;
+    /**
+     * The covariance prior applied, in samples: `prior_samples`, plus 2 / sqrt(n) if
+     * penalized (0: plain EM).
+     */
+    double prior_samples;
 } mk_gmm_fit_report;
 
 /**
@@ -704,6 +751,36 @@ typedef struct mk_aggregate_options {
      * The final reduction's options (DFMR, Vanilla; Trim overrides `reduce.trim`).
      */
     struct mk_reduce_options reduce;
+    /**
+     * The distances are taken between the estimates smoothed by N(0, H), H = `smoothing`
+     * times the diagonal of the pooled per-dimension variances (H added to every covariance).
+     * >= 0 and finite; 0: the plain L2 distance. Default 1, paper 0.
+     */
+    double smoothing;
+    /**
+     * An estimate with a component whose covariance has (det S / prod of the pooled
+     * variances)^(1/d) below this is rejected (`MK_STATUS_TOO_SHARP`). In [0, 1]; 0: no check.
+     * Default 1e-3, paper 0.
+     */
+    double sharp_ratio;
+    /**
+     * An estimate with a component variance above this times the pooled variance of its
+     * dimension is rejected (`MK_STATUS_TOO_FLAT`). >= 1; +infinity: no check. Default 100,
+     * paper +infinity.
+     */
+    double flat_ratio;
+    /**
+     * An estimate with a component mean more than this many pooled standard deviations from
+     * the pooled centre in some dimension is rejected (`MK_STATUS_TOO_FAR`). >= 1; +infinity:
+     * no check. Default 10, paper +infinity.
+     */
+    double far_ratio;
+    /**
+     * An estimate with a component whose weight times the machine's sample size is below this
+     * is rejected (`MK_STATUS_TOO_LIGHT`; only where sample sizes are given). >= 0 and finite;
+     * 0: no check. Default 1, paper 0.
+     */
+    double min_component_samples;
 } mk_aggregate_options;
 
 /**
@@ -761,6 +838,8 @@ typedef struct mk_wire_header {
      */
     uint64_t sample_size;
 } mk_wire_header;
+
+
 
 #ifdef __cplusplus
 extern "C" {
@@ -1468,9 +1547,17 @@ int32_t mk_gmm_simulate(const struct mk_mixture *mix,
 
 /**
  * The defaults (scikit-learn's): k-means++ from seed 0 with 10 Lloyd iterations, reg_covar
- * 1e-6, tol 1e-3, max_iter 100, n_init 1, no penalty, no warm start, no given start.
+ * 1e-6, tol 1e-3, max_iter 100, n_init 1, no penalty, no prior, no warm start, no given start.
  */
 struct mk_gmm_fit_options mk_gmm_fit_options_default(void);
+
+/**
+ * The local fit of an edge node in a distributed round, whose estimates pass the centre's
+ * default screening (`mk_aggregate_options_default`): the defaults with the covariance prior
+ * of one sample (`prior_samples` 1), components kept at one sample or more
+ * (`min_component_samples` 1), n_init 3, tol 1e-6, max_iter 500.
+ */
+struct mk_gmm_fit_options mk_gmm_fit_options_round(void);
 
 /**
  * Workspace length (doubles) of `mk_gmm_fit`, for its sizes and descriptor:
@@ -1515,7 +1602,8 @@ size_t mk_gmm_fit_work_len(size_t n, size_t d, const struct mk_mixture_out *fit)
  * `MK_STATUS_DATA_SCALE` (the range of every coordinate below 1e-150 but not all 0, or a
  * magnitude above 1e150: rescale the data),
  * `MK_STATUS_BAD_PARAMETER` (an unknown covariance kind, penalized not 0/1, reg_covar or tol
- * negative or NaN, n_init 0, `init_resp` together with given parameters),
+ * negative or NaN, prior_samples or min_component_samples negative or not finite, n_init 0,
+ * `init_resp` together with given parameters),
  * `MK_STATUS_SAMPLE_WEIGHTS` (sample weights negative or summing to 0),
  * `MK_STATUS_NON_FINITE` (NaN or infinity in x, the sample weights or the start),
  * `MK_STATUS_WEIGHTS` (start weights or responsibility rows negative or not summing to 1
@@ -1743,10 +1831,18 @@ int32_t mk_reduce_mm(const struct mk_mixture *input,
                      struct mk_reduce_report *report);
 
 /**
- * The defaults: DFMR with rho = `mk_default_rho(m)`, trim_alpha 0.5 (used by Trim only), and
- * `mk_reduce_options_default()`.
+ * The defaults, the robust setting: DFMR with rho = `mk_default_rho(m)`, trim_alpha 0.5 (used
+ * by Trim only), `mk_reduce_options_default()`, and the screening and smoothing of README's
+ * "Robust aggregation on real data" (smoothing 1, sharp_ratio 1e-3, flat_ratio 100, far_ratio 10,
+ * min_component_samples 1).
  */
 struct mk_aggregate_options mk_aggregate_options_default(void);
+
+/**
+ * The DFMR paper's method exactly: the defaults without screening, on the plain L2 distance
+ * (smoothing 0, sharp_ratio 0, flat_ratio +infinity, min_component_samples 0).
+ */
+struct mk_aggregate_options mk_aggregate_options_paper(void);
 
 /**
  * The filter radius factor the DFMR authors used for m machines:
@@ -1790,8 +1886,9 @@ int32_t mk_coat(const double *distances,
 
 /**
  * Workspace length (doubles) of `mk_aggregate` for m machines of the descriptors' K, d and
- * kind: 3 m + 2 m^2 + m K (1 + d + c) + the largest of the pairwise-L2, one-L2 and reduction
- * workspaces (`mk_l2_pairwise_work_len`, `mk_reduce_mm_work_len` of m*K components to K, ...),
+ * kind: 3 m + 2 m^2 + m K (1 + d + 2 c) + 2 d + the largest of the pairwise-L2, one-L2 and
+ * reduction workspaces (`mk_l2_pairwise_work_len`, `mk_reduce_mm_work_len` of m*K components
+ * to K, ...) and d*d,
  * c = d*d (full) or d (diagonal); 0 if a descriptor is NULL, m, K or d is 0, the shapes
  * differ, the kind is unknown, or the length overflows size_t.
  *
@@ -1807,11 +1904,18 @@ size_t mk_aggregate_work_len(const struct mk_mixture *estimates,
  * mixture, robustly to a minority of arbitrary (Byzantine) estimates.
  *
  * Every machine's estimate is validated first (finite values, weights >= 0 summing to 1,
- * symmetric positive definite covariances); an invalid one is not an error of the call: it is
+ * symmetric positive definite covariances), then screened against the pooled scale (the
+ * per-dimension medians over the valid machines of their mixtures' centres and variances):
+ * a component far sharper (`MK_STATUS_TOO_SHARP`) or flatter (`MK_STATUS_TOO_FLAT`) than that
+ * scale, with a mean far outside it (`MK_STATUS_TOO_FAR`), or lighter than one sample's
+ * weight (`MK_STATUS_TOO_LIGHT`, when sample sizes are given); see the options' `sharp_ratio`,
+ * `flat_ratio`, `far_ratio` and `min_component_samples` (`mk_aggregate_options_paper()`
+ * screens nothing). An invalid or implausible estimate is not an error of the call: it is
  * excluded (taken as infinitely far from the others) and reported in `machine_status_out`.
- * With D_ij the L2 distance between estimates i and j, COAT is the centre of the smallest
- * ball around an estimate holding a strict majority (radius r_COAT). Then, by
- * `options->method`:
+ * With D_ij the L2 distance between estimates i and j (between the estimates smoothed by
+ * `options->smoothing` times the pooled variances, added to every covariance's diagonal),
+ * COAT is the centre of the smallest ball around an estimate holding a strict majority
+ * (radius r_COAT). Then, by `options->method`:
  * - `MK_AGG_DFMR`: pool the estimates j with D_COAT,j <= rho r_COAT (machine j's weights
  *   scaled by n_j / sum of n over the pool) and reduce the pool to K components by MM
  *   (`mk_reduce_mm`), started from COAT's estimate;
@@ -1826,13 +1930,18 @@ size_t mk_aggregate_work_len(const struct mk_mixture *estimates,
  *   concatenated: `m * K` weights, `m * K * d` means, `m * K * c` covariance values.
  * - `m` (in): number of machines, > 0.
  * - `sample_sizes` (in, optional): m doubles n_j, finite and > 0; NULL for equal sizes.
- * - `options` (in, optional): see `mk_aggregate_options`; NULL uses the defaults (DFMR with
- *   `mk_default_rho(m)`).
+ * - `options` (in, optional): see `mk_aggregate_options`; NULL uses the defaults
+ *   (`mk_aggregate_options_default()`: DFMR with `mk_default_rho(m)`, the robust screening).
  * - `machine_status_out` (out): m statuses, `MK_STATUS_OK` for a valid estimate, else why it
- *   was rejected (`MK_STATUS_NON_FINITE`, `MK_STATUS_WEIGHTS`, `MK_STATUS_NOT_SPD`, ...).
- *   Written on success and with `MK_STATUS_NO_MAJORITY`.
+ *   was rejected (`MK_STATUS_NON_FINITE`, `MK_STATUS_WEIGHTS`, `MK_STATUS_NOT_SPD`,
+ *   `MK_STATUS_TOO_SHARP`, `MK_STATUS_TOO_FLAT`, `MK_STATUS_TOO_FAR`, `MK_STATUS_TOO_LIGHT`,
+ *   ...). Written on success and with `MK_STATUS_NO_MAJORITY`.
  * - `selected_out` (out): m flags, 1 if the machine's estimate is in the result (all 0 with
  *   `MK_STATUS_NO_MAJORITY`).
+ * - `coat_distance_out` (out, optional): m doubles, D_COAT,j for every machine j (smoothed as
+ *   the options say; +infinity for a rejected machine), so a caller can tell a machine outside
+ *   rho r_COAT (D_COAT,j > rho `report->radius`) from a pooled one. Written on success only;
+ *   NULL: not written.
  * - `aggregate_out` (out): of the estimates' shape. After a reduction the first
  *   `report->reduce.kept` components are the result, the rest zero.
  * - `work` (scratch): `work_len` >= `mk_aggregate_work_len(estimates, m, aggregate_out)`.
@@ -1843,7 +1952,8 @@ size_t mk_aggregate_work_len(const struct mk_mixture *estimates,
  * `MK_STATUS_SIZE_OVERFLOW`, `MK_STATUS_SHAPE_MISMATCH` (`aggregate_out` has another shape than
  * `estimates`), `MK_STATUS_BUFFER_TOO_SHORT` (work), `MK_STATUS_BAD_PARAMETER` (unknown
  * covariance kind or method, rho neither 0 nor >= 1 and finite, trim_alpha outside [0, 1),
- * bad reduce options), `MK_STATUS_SAMPLE_WEIGHTS` (a sample size not finite and > 0),
+ * bad reduce options, smoothing negative or not finite, sharp_ratio outside [0, 1],
+ * flat_ratio or far_ratio below 1 or NaN, min_component_samples negative or not finite), `MK_STATUS_SAMPLE_WEIGHTS` (a sample size not finite and > 0),
  * `MK_STATUS_NO_MAJORITY` (fewer than floor(m/2) + 1 valid estimates, or no finite COAT
  * radius: no honest majority can be certified), `MK_STATUS_NOT_SPD` or `MK_STATUS_NON_FINITE`
  * from the reduction, `MK_STATUS_PANIC`.
@@ -1858,6 +1968,7 @@ int32_t mk_aggregate(const struct mk_mixture *estimates,
                      const struct mk_aggregate_options *options,
                      int32_t *machine_status_out,
                      uint8_t *selected_out,
+                     double *coat_distance_out,
                      const struct mk_mixture_out *aggregate_out,
                      double *work,
                      size_t work_len,
@@ -1891,9 +2002,9 @@ size_t mk_aggregate_messages_work_len(size_t m, const struct mk_mixture_out *agg
  * - `messages` (in): m pointers, `messages[i]` to `message_lens[i]` bytes (a NULL pointer, a
  *   zero length or a length over PTRDIFF_MAX is a missing message); `message_lens` (in): m
  *   lengths; `m` > 0.
- * - `options`, `machine_status_out`, `selected_out`, `aggregate_out`, `report`: as in
- *   `mk_aggregate` (`machine_status_out` is written on success and with
- *   `MK_STATUS_NO_MAJORITY`).
+ * - `options`, `machine_status_out`, `selected_out`, `coat_distance_out` (optional),
+ *   `aggregate_out`, `report`: as in `mk_aggregate` (`machine_status_out` is written on
+ *   success and with `MK_STATUS_NO_MAJORITY`).
  * - `work` (scratch): `work_len` >= `mk_aggregate_messages_work_len(m, aggregate_out)`.
  *
  * Returns the statuses of `mk_aggregate` (without the sample-size and shape cases), with
@@ -1911,6 +2022,7 @@ int32_t mk_aggregate_messages(const uint8_t *const *messages,
                               const struct mk_aggregate_options *options,
                               int32_t *machine_status_out,
                               uint8_t *selected_out,
+                              double *coat_distance_out,
                               const struct mk_mixture_out *aggregate_out,
                               double *work,
                               size_t work_len,

@@ -25,6 +25,31 @@
 //! every other machine, and never selected. Should the distance between two valid machines
 //! overflow, that pair is taken as infinitely far too.
 //!
+//! # Screening and smoothing
+//!
+//! On real data the published method lets attackers in (README, "Robust aggregation on real
+//! data"): with few samples per machine an honest local fit can hold a component of near-zero
+//! variance, whose L2 norm (about 1e10 for a variance of 1e-6 in d = 10) dominates every
+//! distance it enters, and an attack that inflates covariances has a small norm, so it hides
+//! inside the honest spread. A [`Screening`] adds two things, both relative to the pooled
+//! scale: per dimension a, the lower medians over the valid machines of their mixtures'
+//! centres c_a and variances v_a (a majority of honest machines fixes both):
+//! - checks of each valid estimate, each with its own per-machine status: a component whose
+//!   geometric-mean variance (det S_k / prod_a v_a)^(1/d) is below `sharp_ratio` (`TooSharp`),
+//!   with a variance above `flat_ratio` v_a (`TooFlat`), with a mean more than `far_ratio`
+//!   sqrt(v_a) from c_a (`TooFar`), or with a weight times the machine's sample size below
+//!   `min_component_samples` (`TooLight`). Such an estimate is excluded like a malformed one.
+//! - the distances between the estimates smoothed by N(0, H), H = `smoothing` diag(v): the L2
+//!   distance of f * N(0, H) and g * N(0, H), in closed form every covariance plus H. It
+//!   compares the mixtures at the resolution of the data's scale: a component sharper than H
+//!   counts as a component of covariance about H, the honest spread shrinks, and flat attacks
+//!   stand out. The reduction pools the estimates themselves, not the smoothed ones.
+//!
+//! [`Screening::default`] (smoothing 1, sharp_ratio 1e-3, flat_ratio 100, far_ratio 10,
+//! min_component_samples 1) is the setting `tests/byzantine_real.rs` measures on real data and
+//! `tests/dfmr_paper.rs` on the paper's simulation (within 7% of the Oracle's W1 there);
+//! [`Screening::PAPER`] is the published method, bitwise.
+//!
 //! The one failure that is the call's own (besides bad sizes and buffers): fewer than
 //! floor(m/2) + 1 valid machines, or no finite COAT radius among them. No honest majority can
 //! then be certified: the call returns `Status::NoMajority` after writing every machine's status
@@ -35,6 +60,7 @@ use crate::distance::{
     l2_distance, l2_distance_sq, l2_distance_sq_work_len, l2_pairwise, l2_pairwise_work_len,
 };
 use crate::gmm::{CovKind, Mixture};
+use crate::linalg::{cholesky, log_det_cholesky};
 use crate::reduce::{
     check_reduce_options, reduce_mm, reduce_mm_work_len, ReduceOptions, ReduceReport,
 };
@@ -66,6 +92,58 @@ pub fn default_rho(m: usize) -> f64 {
         rho
     } else {
         1.0
+    }
+}
+
+/// How the centre screens the local estimates and measures their distances, beyond the
+/// published method (see the module docs, "Screening and smoothing").
+///
+/// [`Screening::default`] is the robust setting; [`Screening::PAPER`] is the DFMR paper's
+/// method exactly (no screening, the plain L2 distance).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Screening {
+    /// The L2 distances are taken between the mixtures smoothed by N(0, H), H = `smoothing`
+    /// times the diagonal of the pooled per-dimension variances (closed form: H added to every
+    /// covariance). >= 0 and finite; 0 is the plain L2 distance.
+    pub smoothing: f64,
+    /// A component is too sharp (`TooSharp`) when (det S_k / prod_a v_a)^(1/d), the geometric
+    /// mean of its eigenvalues relative to the pooled variances v_a, is below this. In [0, 1];
+    /// 0: no check.
+    pub sharp_ratio: f64,
+    /// A component is too flat (`TooFlat`) when one of its variances exceeds this times the
+    /// pooled variance of that dimension. >= 1; +inf: no check.
+    pub flat_ratio: f64,
+    /// A component is too far (`TooFar`) when its mean lies more than this many pooled
+    /// standard deviations sqrt(v_a) from the pooled centre c_a in some dimension a. >= 1;
+    /// +inf: no check.
+    pub far_ratio: f64,
+    /// A component is too light (`TooLight`) when its weight times the machine's sample size is
+    /// below this (only where sample sizes are known). >= 0 and finite; 0: no check.
+    pub min_component_samples: f64,
+}
+
+impl Screening {
+    /// The DFMR paper's method: no screening, the plain L2 distance.
+    pub const PAPER: Screening = Screening {
+        smoothing: 0.0,
+        sharp_ratio: 0.0,
+        flat_ratio: f64::INFINITY,
+        far_ratio: f64::INFINITY,
+        min_component_samples: 0.0,
+    };
+}
+
+impl Default for Screening {
+    /// The robust setting: smoothing 1, sharp_ratio 1e-3, flat_ratio 100, far_ratio 10,
+    /// min_component_samples 1 (see the module docs for why).
+    fn default() -> Self {
+        Screening {
+            smoothing: 1.0,
+            sharp_ratio: 1e-3,
+            flat_ratio: 100.0,
+            far_ratio: 10.0,
+            min_component_samples: 1.0,
+        }
     }
 }
 
@@ -196,7 +274,11 @@ struct Layout {
     means: usize,
     /// Valid machines' covariances, compact: m K c.
     covs: usize,
-    /// A row copy for COAT: m.
+    /// The same smoothed (H added to each), for the distances: m K c.
+    smoothed: usize,
+    /// The pooled centre, then the pooled variances, per dimension: 2 d.
+    scale: usize,
+    /// A row copy for COAT and the medians of the pooled scale: m.
     row: usize,
     /// Scratch of l2_pairwise, l2_distance_sq and reduce_mm (the largest).
     scratch: usize,
@@ -212,7 +294,8 @@ impl Layout {
         let mk = checked_mul(m, k)?;
         let scratch = l2_pairwise_work_len(m, k, d, kind)?
             .max(l2_distance_sq_work_len(d, kind, kind)?)
-            .max(reduce_mm_work_len(mk, k, d, kind)?);
+            .max(reduce_mm_work_len(mk, k, d, kind)?)
+            .max(checked_mul(d, d)?);
         Ok(Layout {
             status: m,
             selected: m,
@@ -221,6 +304,8 @@ impl Layout {
             weights: mk,
             means: checked_mul(mk, d)?,
             covs: checked_mul(mk, c)?,
+            smoothed: checked_mul(mk, c)?,
+            scale: checked_mul(2, d)?,
             row: m,
             scratch,
         })
@@ -234,6 +319,8 @@ impl Layout {
             self.weights,
             self.means,
             self.covs,
+            self.smoothed,
+            self.scale,
             self.row,
             self.scratch,
         ]
@@ -243,9 +330,9 @@ impl Layout {
 }
 
 /// Workspace length (doubles) of [`aggregate`] for m machines of K components in dimension d:
-/// 3 m + 2 m^2 + m K (1 + d + c) + the largest of [`l2_pairwise_work_len`]`(m, K, d, kind)`,
-/// [`l2_distance_sq_work_len`]`(d, kind, kind)` and [`reduce_mm_work_len`]`(m K, K, d, kind)`,
-/// with c = d d (full) or d (diagonal).
+/// 3 m + 2 m^2 + m K (1 + d + 2 c) + 2 d + the largest of
+/// [`l2_pairwise_work_len`]`(m, K, d, kind)`, [`l2_distance_sq_work_len`]`(d, kind, kind)`,
+/// [`reduce_mm_work_len`]`(m K, K, d, kind)` and d d, with c = d d (full) or d (diagonal).
 ///
 /// Errors: `ZeroSize` (m, K or d is 0), `SizeOverflow`.
 pub fn aggregate_work_len(m: usize, k: usize, d: usize, kind: CovKind) -> Result<usize, Status> {
@@ -298,6 +385,8 @@ struct Parts<'w> {
     weights: &'w mut [f64],
     means: &'w mut [f64],
     covs: &'w mut [f64],
+    smoothed: &'w mut [f64],
+    scale: &'w mut [f64],
     row: &'w mut [f64],
     scratch: &'w mut [f64],
 }
@@ -311,6 +400,8 @@ impl<'w> Parts<'w> {
         let (weights, rest) = rest.split_at_mut(layout.weights);
         let (means, rest) = rest.split_at_mut(layout.means);
         let (covs, rest) = rest.split_at_mut(layout.covs);
+        let (smoothed, rest) = rest.split_at_mut(layout.smoothed);
+        let (scale, rest) = rest.split_at_mut(layout.scale);
         let (row, rest) = rest.split_at_mut(layout.row);
         Parts {
             status,
@@ -320,40 +411,70 @@ impl<'w> Parts<'w> {
             weights,
             means,
             covs,
+            smoothed,
+            scale,
             row,
             scratch: &mut rest[..layout.scratch],
         }
     }
 }
 
-/// Checks the sizes and buffers shared by the aggregators, validates every machine (status
-/// codes into `p.status`, valid estimates compacted into `p.weights`, `p.means`, `p.covs`) and
-/// fills `p.dist` with the m x m distances (+inf for invalid machines and overflowing pairs).
-/// Returns the number of valid machines.
-fn prepare(stack: &Stack, m: usize, p: &mut Parts) -> Result<usize, Status> {
+/// Validates every machine (status codes into `p.status`, valid estimates compacted into
+/// `p.weights`, `p.means`, `p.covs`), screens the valid ones against the pooled scale
+/// (`screening`, see the module docs) and fills `p.dist` with the m x m distances (+inf for
+/// invalid machines and overflowing pairs), between the smoothed estimates when smoothing
+/// applies. Returns the number of valid machines.
+fn prepare(
+    stack: &Stack,
+    m: usize,
+    sample_sizes: Option<&[f64]>,
+    screening: &Screening,
+    p: &mut Parts,
+) -> Result<usize, Status> {
     let (k, d, c) = (stack.k, stack.d, stack.c);
     let (kd, kc) = (k * d, k * c);
+    for i in 0..m {
+        p.status[i] = match stack.check(i, p.scratch) {
+            Ok(_) => 0.0,
+            Err(e) => f64::from(e.code()),
+        };
+    }
+    let has_scale = pooled_scale(stack, m, p.status, p.row, p.scale);
     let mut nv = 0;
     for i in 0..m {
-        match stack.check(i, p.scratch) {
-            Ok(_) => {
-                let (w, mu, s) = stack.machine(i);
-                p.weights[nv * k..(nv + 1) * k].copy_from_slice(w);
-                p.means[nv * kd..(nv + 1) * kd].copy_from_slice(mu);
-                p.covs[nv * kc..(nv + 1) * kc].copy_from_slice(s);
-                p.status[i] = 0.0;
-                nv += 1;
+        if p.status[i] != 0.0 {
+            continue;
+        }
+        let scale = if has_scale { Some(&*p.scale) } else { None };
+        let n = sample_sizes.map(|n| n[i]);
+        if let Err(e) = screen(stack, i, n, screening, scale, p.scratch) {
+            p.status[i] = f64::from(e.code());
+            continue;
+        }
+        let (w, mu, s) = stack.machine(i);
+        p.weights[nv * k..(nv + 1) * k].copy_from_slice(w);
+        p.means[nv * kd..(nv + 1) * kd].copy_from_slice(mu);
+        p.covs[nv * kc..(nv + 1) * kc].copy_from_slice(s);
+        nv += 1;
+    }
+    let smooth = has_scale && screening.smoothing > 0.0;
+    if smooth {
+        let smoothed = &mut p.smoothed[..nv * kc];
+        smoothed.copy_from_slice(&p.covs[..nv * kc]);
+        for cov in smoothed.chunks_exact_mut(c) {
+            for (a, &v) in p.scale[d..].iter().enumerate() {
+                cov[diagonal_index(stack.kind, d, a)] += screening.smoothing * v;
             }
-            Err(e) => p.status[i] = f64::from(e.code()),
         }
     }
     if nv > 0 {
         let compact = &mut p.compact[..nv * nv];
-        let (cw, cmu, cs) = (
-            &p.weights[..nv * k],
-            &p.means[..nv * kd],
-            &p.covs[..nv * kc],
-        );
+        let (cw, cmu) = (&p.weights[..nv * k], &p.means[..nv * kd]);
+        let cs = if smooth {
+            &p.smoothed[..nv * kc]
+        } else {
+            &p.covs[..nv * kc]
+        };
         if l2_pairwise(cw, cmu, cs, nv, k, d, stack.kind, compact, p.scratch).is_err() {
             // Every machine passed its own checks, so only a cross term can fail (overflow):
             // take such a pair as infinitely far, the others as l2_pairwise would (bitwise).
@@ -401,11 +522,120 @@ fn prepare(stack: &Stack, m: usize, p: &mut Parts) -> Result<usize, Status> {
     Ok(nv)
 }
 
+/// The index of the variance of dimension a within one covariance.
+fn diagonal_index(kind: CovKind, d: usize, a: usize) -> usize {
+    match kind {
+        CovKind::Full => a * d + a,
+        CovKind::Diag => a,
+    }
+}
+
+/// The pooled scale: for each dimension a, the lower medians over the machines with status 0
+/// of their mixtures' centres c_ia = sum_k w_k mu_ka (into `scale[a]`) and variances
+/// v_ia = sum_k w_k (S_k,aa + (mu_ka - c_ia)^2) (into `scale[d + a]`); `row[m]` is scratch.
+/// Returns whether every pooled value is finite and every pooled variance > 0 (false also
+/// when no machine is valid).
+fn pooled_scale(
+    stack: &Stack,
+    m: usize,
+    status: &[f64],
+    row: &mut [f64],
+    scale: &mut [f64],
+) -> bool {
+    let (k, d, c) = (stack.k, stack.d, stack.c);
+    let valid = (0..m).filter(|&i| status[i] == 0.0).count();
+    if valid == 0 {
+        return false;
+    }
+    let median = |row: &mut [f64]| {
+        *row.select_nth_unstable_by((valid - 1) / 2, f64::total_cmp)
+            .1
+    };
+    for a in 0..d {
+        let centre = |i: usize| {
+            let (w, mu, _) = stack.machine(i);
+            (0..k).map(|j| w[j] * mu[j * d + a]).sum::<f64>()
+        };
+        for (slot, i) in (0..m).filter(|&i| status[i] == 0.0).enumerate() {
+            row[slot] = centre(i);
+        }
+        scale[a] = median(&mut row[..valid]);
+        for (slot, i) in (0..m).filter(|&i| status[i] == 0.0).enumerate() {
+            let (w, mu, s) = stack.machine(i);
+            let ci = centre(i);
+            row[slot] = (0..k)
+                .map(|j| {
+                    let dev = mu[j * d + a] - ci;
+                    w[j] * (s[j * c + diagonal_index(stack.kind, d, a)] + dev * dev)
+                })
+                .sum();
+        }
+        scale[d + a] = median(&mut row[..valid]);
+    }
+    scale[..2 * d].iter().all(|v| v.is_finite()) && scale[d..2 * d].iter().all(|&v| v > 0.0)
+}
+
+/// Screens machine i's estimate (valid by [`Stack::check`]) against the pooled scale
+/// (centres then variances, see [`pooled_scale`]; `None`: not usable, so no sharp, flat or far
+/// check) and its sample size n (`None`: unknown, so no weight check). `scratch` holds at least
+/// d d doubles.
+fn screen(
+    stack: &Stack,
+    i: usize,
+    n: Option<f64>,
+    screening: &Screening,
+    scale: Option<&[f64]>,
+    scratch: &mut [f64],
+) -> Result<(), Status> {
+    let (k, d, c) = (stack.k, stack.d, stack.c);
+    let (w, mu, s) = stack.machine(i);
+    if let Some(scale) = scale {
+        let (centre, var) = scale[..2 * d].split_at(d);
+        let log_sharp = libm::log(screening.sharp_ratio);
+        let log_scale: f64 = var.iter().map(|&v| libm::log(v)).sum();
+        for (cov, mean) in s.chunks_exact(c).zip(mu.chunks_exact(d)).take(k) {
+            if screening.sharp_ratio > 0.0 {
+                let log_det = match stack.kind {
+                    CovKind::Full => {
+                        let l = &mut scratch[..c];
+                        l.copy_from_slice(cov);
+                        cholesky(l, d).map_err(|_| Status::TooSharp)?;
+                        log_det_cholesky(l, d)
+                    }
+                    CovKind::Diag => cov.iter().map(|&v| libm::log(v)).sum(),
+                };
+                if (log_det - log_scale) / (d as f64) < log_sharp {
+                    return Err(Status::TooSharp);
+                }
+            }
+            let flat = (0..d)
+                .any(|a| cov[diagonal_index(stack.kind, d, a)] > screening.flat_ratio * var[a]);
+            if flat {
+                return Err(Status::TooFlat);
+            }
+            let far = (0..d).any(|a| {
+                let dev = mean[a] - centre[a];
+                dev * dev > screening.far_ratio * screening.far_ratio * var[a]
+            });
+            if far {
+                return Err(Status::TooFar);
+            }
+        }
+    }
+    if let Some(n) = n {
+        if w.iter().any(|&wk| wk * n < screening.min_component_samples) {
+            return Err(Status::TooLight);
+        }
+    }
+    Ok(())
+}
+
 /// Checks what does not depend on the data: the method's parameter, the reduction options and
 /// the sample sizes.
 fn check_parameters(
     method: Aggregator,
     reduce_opts: &ReduceOptions,
+    screening: &Screening,
     m: usize,
     sample_sizes: Option<&[f64]>,
 ) -> Result<(), Status> {
@@ -414,7 +644,15 @@ fn check_parameters(
         Aggregator::Trim { alpha } => (0.0..1.0).contains(&alpha),
         Aggregator::Vanilla | Aggregator::Coat | Aggregator::Medoid => true,
     };
-    if !method_ok {
+    let s = screening;
+    let screening_ok = s.smoothing >= 0.0
+        && s.smoothing.is_finite()
+        && (0.0..=1.0).contains(&s.sharp_ratio)
+        && s.flat_ratio >= 1.0
+        && s.far_ratio >= 1.0
+        && s.min_component_samples >= 0.0
+        && s.min_component_samples.is_finite();
+    if !method_ok || !screening_ok {
         return Err(Status::BadParameter);
     }
     check_reduce_options(reduce_opts)?;
@@ -434,9 +672,10 @@ fn check_parameters(
 /// finite and > 0), or `None` for equal sizes; `reduce_opts` for the final [`reduce_mm`]
 /// (`Dfmr`, `Vanilla`, `Trim`).
 ///
-/// Each machine is validated (see the [module docs](self)); an invalid one is reported, not an
-/// error. Among the valid machines: the distances D and COAT with r_COAT ([`coat`] over all m,
-/// invalid machines at +inf), then by `method`:
+/// Each machine is validated and screened by `screening` (see the [module docs](self)); an
+/// invalid one is reported, not an error. Among the valid machines: the distances D (between
+/// the smoothed estimates if `screening.smoothing` > 0) and COAT with r_COAT ([`coat`] over all
+/// m, invalid machines at +inf), then by `method`:
 /// - `Dfmr { rho }`: S = { j valid : D_COAT,j <= rho r_COAT } (COAT is in S);
 /// - `Vanilla`, `Trim`: S = every valid machine;
 ///
@@ -450,15 +689,16 @@ fn check_parameters(
 ///
 /// Outputs, written only on success (`machine_status_out` and `selected_out` also with
 /// `NoMajority`): `machine_status_out[m]` (0 for a valid machine, else the
-/// [`Status`] code of why its estimate was rejected: `NonFinite`, `Weights`, `NotSpd`, ...),
-/// `selected_out[m]` (1 if the machine's estimate is in the result: S, or the chosen machine,
-/// else 0), and the mixture `weights_out[K]`, `means_out[K*d]`, `covs_out[K*c]` (after a
+/// [`Status`] code of why its estimate was rejected: `NonFinite`, `Weights`, `NotSpd`,
+/// `TooSharp`, `TooFlat`, `TooFar`, `TooLight`, ...), `selected_out[m]` (1 if the machine's
+/// estimate is in the result: S, or the chosen machine, else 0), `coat_distance_out[m]` if
+/// given (D_COAT,j for every machine j, +inf for a rejected one), and the mixture `weights_out[K]`, `means_out[K*d]`, `covs_out[K*c]` (after a
 /// reduction: the first `reduce.kept` components, the rest zero). `work` holds at least
 /// [`aggregate_work_len`]`(m, K, d, kind)` doubles (scratch, never read before written).
 ///
 /// Errors: `ZeroSize` (m, K or d is 0), `SizeOverflow`, `BufferTooShort` (an input, output or
-/// `work`), `BadParameter` (`rho` < 1 or not finite, `alpha` outside [0, 1), or a bad
-/// `reduce_opts`), `SampleWeights` (a sample size that is not finite and > 0), `NoMajority`
+/// `work`, `coat_distance_out`), `BadParameter` (`rho` < 1 or not finite, `alpha` outside
+/// [0, 1), a bad `reduce_opts`, or a screening value outside its range: see [`Screening`]), `SampleWeights` (a sample size that is not finite and > 0), `NoMajority`
 /// (fewer than floor(m/2) + 1 valid machines, or no finite COAT radius: no honest majority can
 /// be certified; the machine statuses are written), any error
 /// of [`reduce_mm`] on the pooled mixture (`NotSpd`, `NonFinite`).
@@ -474,8 +714,10 @@ pub fn aggregate(
     kind: CovKind,
     sample_sizes: Option<&[f64]>,
     reduce_opts: &ReduceOptions,
+    screening: &Screening,
     machine_status_out: &mut [i32],
     selected_out: &mut [u8],
+    coat_distance_out: Option<&mut [f64]>,
     weights_out: &mut [f64],
     means_out: &mut [f64],
     covs_out: &mut [f64],
@@ -494,12 +736,13 @@ pub fn aggregate(
         c,
         machine_status_out,
         selected_out,
+        coat_distance_out.as_deref(),
         weights_out,
         means_out,
         covs_out,
     )?;
     ensure_len(work.len(), layout.total()?)?;
-    check_parameters(method, reduce_opts, m, sample_sizes)?;
+    check_parameters(method, reduce_opts, screening, m, sample_sizes)?;
     let stack = Stack {
         weights,
         means,
@@ -517,9 +760,11 @@ pub fn aggregate(
         m,
         sample_sizes,
         reduce_opts,
+        screening,
         &mut parts,
         machine_status_out,
         selected_out,
+        coat_distance_out,
         weights_out,
         means_out,
         covs_out,
@@ -535,12 +780,16 @@ fn check_outputs(
     c: usize,
     machine_status_out: &[i32],
     selected_out: &[u8],
+    coat_distance_out: Option<&[f64]>,
     weights_out: &[f64],
     means_out: &[f64],
     covs_out: &[f64],
 ) -> Result<(), Status> {
     ensure_len(machine_status_out.len(), m)?;
     ensure_len(selected_out.len(), m)?;
+    if let Some(out) = coat_distance_out {
+        ensure_len(out.len(), m)?;
+    }
     ensure_len(weights_out.len(), k)?;
     ensure_len(means_out.len(), checked_mul(k, d)?)?;
     ensure_len(covs_out.len(), checked_mul(k, c)?)
@@ -582,7 +831,7 @@ pub fn aggregate_messages_work_len(
 /// (status `MissingMessage`: `None`, or an empty slice), one that does not decode (`BadMessage`, `ShapeMismatch`,
 /// `NonFinite`, `Weights`, `NotSpd`) or one whose estimate fails the aggregator's own checks
 /// is a Byzantine input: excluded, reported in `machine_status_out`, and the aggregation goes
-/// on. The sample sizes n_j are the messages' own. `method`, `reduce_opts`, the outputs and
+/// on. The sample sizes n_j are the messages' own. `method`, `reduce_opts`, `screening`, the outputs and
 /// the errors are those of [`aggregate`] (with `sample_sizes` taken from the messages);
 /// `work` holds at least [`aggregate_messages_work_len`]`(m, K, d, kind)` doubles.
 #[allow(clippy::too_many_arguments)]
@@ -594,8 +843,10 @@ pub fn aggregate_messages<'a>(
     d: usize,
     kind: CovKind,
     reduce_opts: &ReduceOptions,
+    screening: &Screening,
     machine_status_out: &mut [i32],
     selected_out: &mut [u8],
+    coat_distance_out: Option<&mut [f64]>,
     weights_out: &mut [f64],
     means_out: &mut [f64],
     covs_out: &mut [f64],
@@ -610,13 +861,14 @@ pub fn aggregate_messages<'a>(
         c,
         machine_status_out,
         selected_out,
+        coat_distance_out.as_deref(),
         weights_out,
         means_out,
         covs_out,
     )?;
     let decoded = decoded_len(m, k, d, kind)?;
     ensure_len(work.len(), checked_add(decoded, layout.total()?)?)?;
-    check_parameters(method, reduce_opts, m, None)?;
+    check_parameters(method, reduce_opts, screening, m, None)?;
 
     let (decoded, work) = work.split_at_mut(decoded);
     let (weights, rest) = decoded.split_at_mut(m * k);
@@ -662,9 +914,11 @@ pub fn aggregate_messages<'a>(
         m,
         Some(sizes),
         reduce_opts,
+        screening,
         &mut parts,
         machine_status_out,
         selected_out,
+        coat_distance_out,
         weights_out,
         means_out,
         covs_out,
@@ -679,15 +933,17 @@ fn run(
     m: usize,
     sample_sizes: Option<&[f64]>,
     reduce_opts: &ReduceOptions,
+    screening: &Screening,
     p: &mut Parts,
     machine_status_out: &mut [i32],
     selected_out: &mut [u8],
+    coat_distance_out: Option<&mut [f64]>,
     weights_out: &mut [f64],
     means_out: &mut [f64],
     covs_out: &mut [f64],
 ) -> Result<AggregateReport, Status> {
     let (k, d, c, kind) = (stack.k, stack.d, stack.c, stack.kind);
-    let valid = prepare(stack, m, p)?;
+    let valid = prepare(stack, m, sample_sizes, screening, p)?;
     let (coat_index, radius) = coat_unchecked(p.dist, m, p.row);
     if valid < majority(m) || !radius.is_finite() {
         for i in 0..m {
@@ -723,10 +979,18 @@ fn run(
         weights_out[..k].copy_from_slice(w);
         means_out[..k * d].copy_from_slice(mu);
         covs_out[..k * c].copy_from_slice(s);
-        for i in 0..m {
-            machine_status_out[i] = p.status[i] as i32;
-            selected_out[i] = u8::from(i == chosen);
-        }
+        p.selected[..m]
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, s)| *s = f64::from(u8::from(i == chosen)));
+        write_machines(
+            p,
+            m,
+            coat_index,
+            machine_status_out,
+            selected_out,
+            coat_distance_out,
+        );
         return Ok(AggregateReport {
             chosen,
             coat: coat_index,
@@ -817,10 +1081,14 @@ fn run(
         None,
         p.scratch,
     )?;
-    for i in 0..m {
-        machine_status_out[i] = p.status[i] as i32;
-        selected_out[i] = u8::from(p.selected[i] == 1.0);
-    }
+    write_machines(
+        p,
+        m,
+        coat_index,
+        machine_status_out,
+        selected_out,
+        coat_distance_out,
+    );
     Ok(AggregateReport {
         chosen: coat_index,
         coat: coat_index,
@@ -829,4 +1097,23 @@ fn run(
         valid,
         reduce,
     })
+}
+
+/// Writes the per-machine outputs of a successful aggregation: statuses, selection flags (from
+/// `p.selected`) and, if asked, the distances to COAT.
+fn write_machines(
+    p: &Parts,
+    m: usize,
+    coat_index: usize,
+    machine_status_out: &mut [i32],
+    selected_out: &mut [u8],
+    coat_distance_out: Option<&mut [f64]>,
+) {
+    for i in 0..m {
+        machine_status_out[i] = p.status[i] as i32;
+        selected_out[i] = u8::from(p.selected[i] == 1.0);
+    }
+    if let Some(out) = coat_distance_out {
+        out[..m].copy_from_slice(&p.dist[coat_index * m..(coat_index + 1) * m]);
+    }
 }

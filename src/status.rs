@@ -49,6 +49,20 @@ pub enum Status {
     /// The data's scale is outside what the computation can represent in double precision
     /// (spreads below 1e-150 or magnitudes above 1e150): rescale the data.
     DataScale = 17,
+    /// An aggregation rejected a local estimate with a component far sharper than the machines'
+    /// pooled scale: the geometric mean of its covariance's eigenvalues, relative to the pooled
+    /// per-dimension variances, is below the screening's `sharp_ratio`.
+    TooSharp = 18,
+    /// An aggregation rejected a local estimate with a component far flatter than the machines'
+    /// pooled scale: one of its variances exceeds `flat_ratio` times the pooled variance.
+    TooFlat = 19,
+    /// An aggregation rejected a local estimate with a component lighter than its stated sample
+    /// size supports: weight times sample size below `min_component_samples`.
+    TooLight = 20,
+    /// An aggregation rejected a local estimate with a component whose mean lies far outside the
+    /// machines' pooled range: more than `far_ratio` pooled standard deviations from the pooled
+    /// centre in some dimension.
+    TooFar = 21,
     /// A Rust panic was caught at the C boundary: a bug in mixkern, please report it.
     Panic = 99,
 }
@@ -94,6 +108,18 @@ impl Status {
             Status::DataScale => {
                 c"the data's scale is outside what double precision can fit (spread < 1e-150 or magnitude > 1e150): rescale it"
             }
+            Status::TooSharp => {
+                c"implausible estimate: a component is far sharper than the machines' pooled scale"
+            }
+            Status::TooFlat => {
+                c"implausible estimate: a component is far flatter than the machines' pooled scale"
+            }
+            Status::TooLight => {
+                c"implausible estimate: a component's weight is below what its sample size supports"
+            }
+            Status::TooFar => {
+                c"implausible estimate: a component's mean is far outside the machines' pooled range"
+            }
             Status::Panic => {
                 c"internal error: a panic was caught at the C boundary (a mixkern bug)"
             }
@@ -121,6 +147,10 @@ impl Status {
             15 => Status::SampleWeights,
             16 => Status::VersionMismatch,
             17 => Status::DataScale,
+            18 => Status::TooSharp,
+            19 => Status::TooFlat,
+            20 => Status::TooLight,
+            21 => Status::TooFar,
             99 => Status::Panic,
             _ => return None,
         })
@@ -206,6 +236,10 @@ mod tests {
             Status::SampleWeights,
             Status::VersionMismatch,
             Status::DataScale,
+            Status::TooSharp,
+            Status::TooFlat,
+            Status::TooLight,
+            Status::TooFar,
             Status::Panic,
         ];
         for (i, a) in all.iter().enumerate() {

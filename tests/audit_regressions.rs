@@ -106,6 +106,7 @@ fn gmm_fit_into(
         reseeded: 0,
         regularized: 0,
         best_restart: 0,
+        prior_samples: f64::NAN,
     };
     // SAFETY: buffers of the documented lengths (the caller's descriptor over live arrays).
     let status = unsafe {
@@ -191,20 +192,30 @@ fn five_estimates(huge_last: bool) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
     (w, mu, s)
 }
 
-/// `mk_aggregate` over five estimates with the given sample sizes and method.
+/// `mk_aggregate` over five estimates with the given sample sizes and method, with the paper's
+/// options (no screening: the findings were on the published method).
 fn aggregate_c(
     estimates: &(Vec<f64>, Vec<f64>, Vec<f64>),
     sizes: Option<&[f64]>,
     method: i32,
 ) -> (i32, Vec<i32>, Vec<f64>, Vec<f64>, Vec<f64>) {
+    let options = MkAggregateOptions {
+        method,
+        ..mk_aggregate_options_paper()
+    };
+    aggregate_c_with(estimates, sizes, &options)
+}
+
+/// `mk_aggregate` over five estimates with the given sample sizes and options.
+fn aggregate_c_with(
+    estimates: &(Vec<f64>, Vec<f64>, Vec<f64>),
+    sizes: Option<&[f64]>,
+    options: &MkAggregateOptions,
+) -> (i32, Vec<i32>, Vec<f64>, Vec<f64>, Vec<f64>) {
     let (w, mu, s) = estimates;
     let desc = MkMixture::over(2, 1, MK_COV_DIAG, w, mu, s);
     let (mut aw, mut amu, mut acov) = (vec![0.0; 2], vec![0.0; 2], vec![0.0; 2]);
     let out = MkMixtureOut::over(2, 1, MK_COV_DIAG, &mut aw, &mut amu, &mut acov);
-    let options = MkAggregateOptions {
-        method,
-        ..mk_aggregate_options_default()
-    };
     let (mut status, mut selected) = (vec![-1; 5], vec![9u8; 5]);
     let mut report = std::mem::MaybeUninit::<MkAggregateReport>::uninit();
     // SAFETY: buffers of the documented lengths.
@@ -214,9 +225,10 @@ fn aggregate_c(
             &desc,
             5,
             sizes.map_or(null(), |v| v.as_ptr()),
-            &options,
+            options,
             status.as_mut_ptr(),
             selected.as_mut_ptr(),
+            std::ptr::null_mut(),
             &out,
             work.as_mut_ptr(),
             work.len(),
@@ -271,6 +283,14 @@ fn trim_tolerates_one_estimate_with_astronomical_means() {
         code == 0 || code == Status::NonFinite.code(),
         "Vanilla: {code}"
     );
+    // The robust defaults reject the outlier before any reduction, with its own status.
+    let robust = MkAggregateOptions {
+        method: MK_AGG_VANILLA,
+        ..mk_aggregate_options_default()
+    };
+    let (code, status, ..) = aggregate_c_with(&e, None, &robust);
+    assert_eq!(code, 0);
+    assert_eq!(status, vec![0, 0, 0, 0, Status::TooFar.code()]);
 }
 
 /// `mk_reduce_mm` with a workspace of the queried length: the status and, on success, the

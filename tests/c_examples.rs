@@ -179,26 +179,44 @@ fn edge_aggregate_example() {
     let l2 = |method: &str| pair(&common::field(&out, &format!("{method}:")), "l2_to_truth");
 
     // How each machine was treated: the two broken messages are reported with their reason;
-    // every parameter attack decodes (it is a valid mixture) but is left outside the filter.
-    let mut honest = 0;
+    // every parameter attack decodes (it is a valid mixture) and is either rejected by the
+    // screening (its own status) or left outside the filter, its distance to COAT beyond the
+    // printed cut rho r_COAT; every honest machine is valid.
+    let cut = pair(&common::field(&out, "dfmr_coat:"), "cut");
+    let (mut honest, mut valid) = (0, 0);
     for node in 0..20 {
         let line = common::field(&out, &format!("node {node:2}:"));
         let role = line.split_whitespace().next().unwrap();
         let status = pair(&line, "status") as i32;
         let selected = pair(&line, "selected");
-        let want_status = match role {
-            "corrupted" => Status::BadMessage.code(),
-            "missing" => Status::MissingMessage.code(),
-            _ => 0,
+        let screened = [
+            Status::TooSharp,
+            Status::TooFlat,
+            Status::TooLight,
+            Status::TooFar,
+        ]
+        .map(Status::code);
+        let status_ok = match role {
+            "corrupted" => status == Status::BadMessage.code(),
+            "missing" => status == Status::MissingMessage.code(),
+            "honest" => status == 0,
+            _ => status == 0 || screened.contains(&status),
         };
-        assert_eq!(status, want_status, "node {node} ({role}):\n{out}");
+        assert!(status_ok, "node {node} ({role}) status {status}:\n{out}");
         assert!(selected == 0.0 || role == "honest", "node {node}:\n{out}");
+        if status == 0 {
+            let distance = pair(&line, "distance");
+            assert_eq!(selected == 1.0, distance <= cut, "node {node}:\n{out}");
+        }
         honest += usize::from(role == "honest");
+        valid += usize::from(status == 0);
     }
     let dfmr = common::field(&out, "dfmr:");
     let pooled = pair(&dfmr, "pooled") as usize;
     assert!((11..=honest).contains(&pooled), "{out}");
-    assert_eq!(pair(&dfmr, "valid"), 18.0);
+    assert_eq!(pair(&dfmr, "valid"), valid as f64);
+    // The paper's DFMR screens nothing: only the two broken messages are invalid.
+    assert_eq!(pair(&common::field(&out, "dfmr_paper:"), "valid"), 18.0);
 
     // The ordering the method promises: DFMR close to the oracle (it pools honest nodes only,
     // at least a majority of all nodes, where the oracle pools every honest one), better than

@@ -974,7 +974,7 @@ impl Call for Posteriors {
 // Statuses, version, options, workspace queries.
 // ---------------------------------------------------------------------------------------------
 
-const ALL_STATUSES: [Status; 19] = [
+const ALL_STATUSES: [Status; 23] = [
     Status::Ok,
     Status::NullPointer,
     Status::ZeroSize,
@@ -993,6 +993,10 @@ const ALL_STATUSES: [Status; 19] = [
     Status::SampleWeights,
     Status::VersionMismatch,
     Status::DataScale,
+    Status::TooSharp,
+    Status::TooFlat,
+    Status::TooLight,
+    Status::TooFar,
     Status::Panic,
 ];
 
@@ -1028,7 +1032,7 @@ fn status_str_gives_a_distinct_message_per_code_and_never_null() {
         );
         seen.push(msg);
     }
-    for code in [-1, 18, 42, 98, 100, 1000, i32::MIN, i32::MAX] {
+    for code in [-1, 22, 42, 98, 100, 1000, i32::MIN, i32::MAX] {
         assert_eq!(message(code), UNKNOWN_MESSAGE, "code {code}");
     }
     // The pointer is static: two calls give the same address.

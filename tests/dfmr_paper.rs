@@ -64,12 +64,8 @@ mod common;
 use common::{adjusted_rand_index, transport, w1_mixing};
 use mixkern::distance::{l2_distance, l2_distance_sq_work_len, l2_pairwise, l2_pairwise_work_len};
 use mixkern::gmm::{self, CovKind, GmmFitOptions, GmmInit, Mixture};
-use mixkern::reduce::ReduceOptions;
 use mixkern::rng::Rng;
-use mixkern::robust::{
-    aggregate_messages, aggregate_messages_work_len, coat, coat_work_len, default_rho,
-    AggregateReport, Aggregator,
-};
+use mixkern::robust::{coat, coat_work_len, default_rho, AggregateReport, Aggregator, Screening};
 use mixkern::wire;
 use mixkern::Status;
 use std::sync::OnceLock;
@@ -699,38 +695,20 @@ struct Outcome {
     selected: Vec<u8>,
 }
 
-/// `aggregate_messages` over `messages` (as many machines as messages), with a NaN-filled
-/// workspace of exactly the documented length.
+/// `aggregate_messages` over `messages` (as many machines as messages) as the paper has it
+/// (`Screening::PAPER`), with a NaN-filled workspace of exactly the documented length.
 fn run(method: Aggregator, messages: &[Option<&[u8]>]) -> Outcome {
-    let m = messages.len();
-    let (mut w, mut mu, mut cov) = (
-        vec![f64::NAN; K],
-        vec![f64::NAN; K * D],
-        vec![f64::NAN; K * C],
-    );
-    let (mut status, mut selected) = (vec![-1; m], vec![7u8; m]);
-    let mut work = vec![f64::NAN; aggregate_messages_work_len(m, K, D, KIND).unwrap()];
-    let report = aggregate_messages(
-        method,
-        &|i| messages[i],
-        m,
-        K,
-        D,
-        KIND,
-        &ReduceOptions::default(),
-        &mut status,
-        &mut selected,
-        &mut w,
-        &mut mu,
-        &mut cov,
-        &mut work,
-    )
-    .unwrap_or_else(|e| panic!("{method:?}: {e:?}"));
+    run_with(method, messages, &Screening::PAPER)
+}
+
+/// [`run`] with the given screening.
+fn run_with(method: Aggregator, messages: &[Option<&[u8]>], screening: &Screening) -> Outcome {
+    let a = common::aggregate_messages(method, messages, (K, D, KIND), screening);
     Outcome {
-        est: Est::kept(&w, &mu, &cov),
-        report,
-        status,
-        selected,
+        est: Est::kept(&a.weights, &a.means, &a.covs),
+        report: a.report,
+        status: a.status,
+        selected: a.selected,
     }
 }
 
@@ -1061,6 +1039,55 @@ fn dfmr_matches_the_oracle_under_every_attack() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// The robust setting's screening and smoothed distance (`Screening::default()`) against the
+/// paper's plain L2 distance on the paper's simulation: DFMR(rho) with it stays within 10% of
+/// the Oracle's W1 under every attack and alpha (25% under the filter-blind weight attack, as
+/// for the plain distance), and rejects no honest machine; the ratios of both are printed.
+#[test]
+fn smoothed_distance_matches_the_oracle_on_the_paper_simulation() {
+    let s = setup();
+    let dfmr = Aggregator::Dfmr {
+        rho: default_rho(M),
+    };
+    let mut failures = vec![];
+    println!("W1 / W1(Oracle) of DFMR(rho): plain L2 (|S|), smoothed and screened (|S|)");
+    for alpha_index in 1..ALPHAS.len() {
+        for attack in ATTACKS {
+            let sc = scenario(s, alpha_index, attack, None);
+            let oracle = w1(s, &run(Aggregator::Vanilla, &sc.honest_view()).est);
+            let plain = run(dfmr, &sc.view());
+            let smoothed = run_with(dfmr, &sc.view(), &Screening::default());
+            let ratio = w1(s, &smoothed.est) / oracle;
+            println!(
+                "{:<10}{:.1} {:>9.3} ({:>2}) {:>9.3} ({:>2})",
+                attack.name(),
+                ALPHAS[alpha_index],
+                w1(s, &plain.est) / oracle,
+                plain.report.selected,
+                ratio,
+                smoothed.report.selected
+            );
+            let bound = if filter_blind(attack) { 1.25 } else { 1.10 };
+            if ratio > bound {
+                failures.push(format!(
+                    "{} at {}: {ratio}",
+                    attack.name(),
+                    ALPHAS[alpha_index]
+                ));
+            }
+            for i in (0..M).filter(|&i| !sc.byzantine[i]) {
+                if smoothed.status[i] != 0 {
+                    failures.push(format!(
+                        "honest machine {i} rejected: {}",
+                        smoothed.status[i]
+                    ));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
 }
 
 /// Not a check: W1(DFMR(rho)) / W1(Oracle) and |S| for a range of rho, for choosing rho

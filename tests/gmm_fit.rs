@@ -546,3 +546,114 @@ fn penalized_covariance_update_matches_its_formula() {
     let g = fit(&x, n, 2, 2, &plain, GmmInit::Responsibilities(&resp)).unwrap();
     assert!((g.trace[0] - f.trace[0]).abs() > 1e-6);
 }
+
+/// The covariance prior is the pMLE's shrinkage with `prior_samples` pseudo-samples: a fit with
+/// prior_samples = 2/sqrt(n) and no penalty is bitwise the penalized fit, and both reports say
+/// what was applied.
+#[test]
+fn covariance_prior_is_the_pmle_shrinkage_with_nu_samples() {
+    let n = 300;
+    let x = sample(CovKind::Full, n, 31);
+    let pmle = GmmFitOptions {
+        penalized: true,
+        n_init: 2,
+        ..Default::default()
+    };
+    let prior = GmmFitOptions {
+        penalized: false,
+        prior_samples: 2.0 / (n as f64).sqrt(),
+        ..pmle
+    };
+    let init = GmmInit::KMeansPlusPlus { seed: 4 };
+    let a = fit(&x, n, 4, 3, &pmle, init).unwrap();
+    let b = fit(&x, n, 4, 3, &prior, init).unwrap();
+    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&a.weights), bits(&b.weights));
+    assert_eq!(bits(&a.means), bits(&b.means));
+    assert_eq!(bits(&a.covs), bits(&b.covs));
+    assert_eq!(a.report.prior_samples, 2.0 / (n as f64).sqrt());
+    assert_eq!(b.report.prior_samples, a.report.prior_samples);
+    let plain = fit(&x, n, 4, 3, &GmmFitOptions::default(), init).unwrap();
+    assert_eq!(plain.report.prior_samples, 0.0);
+}
+
+/// 39 samples in two clusters and one far outlier, K = 3: plain EM spends a component on the
+/// outlier (a variance near reg_covar, the degenerate fit that breaks a distributed round);
+/// the round's preset keeps every covariance above nu / (n + nu) S_x (S_k - floor S_x positive
+/// semi-definite), as its docs promise.
+#[test]
+fn round_preset_floors_covariances_at_the_data_scale() {
+    let n = 40;
+    let mut rng = mixkern::rng::Rng::new(8);
+    let mut x = vec![];
+    for i in 0..n - 1 {
+        let c = if i % 2 == 0 { 0.0 } else { 5.0 };
+        x.extend([c + rng.normal(), c + rng.normal()]);
+    }
+    x.extend([40.0, -30.0]);
+    let mean = [0, 1].map(|a| x.iter().skip(a).step_by(2).sum::<f64>() / n as f64);
+    let mut s_x = [0.0; 4];
+    for row in x.chunks_exact(2) {
+        for a in 0..2 {
+            for b in 0..2 {
+                s_x[a * 2 + b] += (row[a] - mean[a]) * (row[b] - mean[b]) / n as f64;
+            }
+        }
+    }
+    let init = GmmInit::KMeansPlusPlus { seed: 2 };
+    let plain = fit(&x, n, 2, 3, &GmmFitOptions::default(), init).unwrap();
+    let smallest = |f: &Fitted| {
+        f.covs
+            .chunks_exact(4)
+            .map(|s| s[0].min(s[3]))
+            .fold(f64::INFINITY, f64::min)
+    };
+    assert!(smallest(&plain) < 1e-4, "plain EM: {:?}", plain.covs);
+
+    let round = GmmFitOptions {
+        kind: CovKind::Full,
+        ..GmmFitOptions::for_round()
+    };
+    let f = fit(&x, n, 2, 3, &round, init).unwrap();
+    assert_eq!(f.report.prior_samples, 1.0);
+    let floor = 1.0 / (n as f64 + 1.0);
+    for s in f.covs.chunks_exact(4) {
+        let r: Vec<f64> = (0..4).map(|i| s[i] - floor * s_x[i]).collect();
+        let det = r[0] * r[3] - r[1] * r[2];
+        assert!(
+            r[0] >= 0.0 && r[3] >= 0.0 && det >= -1e-12 * (s[0] * s[3]),
+            "{s:?}"
+        );
+    }
+}
+
+/// A negative or non-finite prior or minimum component mass is `BadParameter`.
+#[test]
+fn bad_prior_values_are_rejected() {
+    let x = sample(CovKind::Full, 50, 3);
+    for opts in [
+        GmmFitOptions {
+            prior_samples: -1.0,
+            ..Default::default()
+        },
+        GmmFitOptions {
+            prior_samples: f64::NAN,
+            ..Default::default()
+        },
+        GmmFitOptions {
+            prior_samples: f64::INFINITY,
+            ..Default::default()
+        },
+        GmmFitOptions {
+            min_component_samples: -1.0,
+            ..Default::default()
+        },
+        GmmFitOptions {
+            min_component_samples: f64::INFINITY,
+            ..Default::default()
+        },
+    ] {
+        let r = fit(&x, 50, 4, 2, &opts, GmmInit::KMeansPlusPlus { seed: 0 });
+        assert_eq!(r.err(), Some(Status::BadParameter), "{opts:?}");
+    }
+}

@@ -116,6 +116,7 @@ impl Call {
                 reseeded: 77,
                 regularized: 77,
                 best_restart: 77,
+                prior_samples: SENTINEL,
             },
             trace: vec![SENTINEL; 64],
         };

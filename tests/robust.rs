@@ -13,6 +13,7 @@ use mixkern::reduce::ReduceOptions;
 use mixkern::rng::Rng;
 use mixkern::robust::{
     aggregate, aggregate_work_len, coat, coat_work_len, default_rho, AggregateReport, Aggregator,
+    Screening,
 };
 use mixkern::Status;
 
@@ -130,9 +131,20 @@ struct Out {
 }
 
 fn run(ms: &Machines, method: Aggregator) -> Result<Out, Status> {
+    run_screened(ms, method, &Screening::PAPER, None).map(|(out, _)| out)
+}
+
+/// [`run`] with a screening and sample sizes; also returns the distances to COAT.
+fn run_screened(
+    ms: &Machines,
+    method: Aggregator,
+    screening: &Screening,
+    sizes: Option<&[f64]>,
+) -> Result<(Out, Vec<f64>), Status> {
     let mut work = vec![f64::NAN; aggregate_work_len(ms.m, K, D, CovKind::Full).unwrap()];
     let mut status = vec![-7; ms.m];
     let mut selected = vec![9; ms.m];
+    let mut coat_distance = vec![f64::NAN; ms.m];
     let (mut w, mut mu, mut cov) = (
         vec![f64::NAN; K],
         vec![f64::NAN; K * D],
@@ -148,23 +160,26 @@ fn run(ms: &Machines, method: Aggregator) -> Result<Out, Status> {
         K,
         D,
         CovKind::Full,
-        None,
+        sizes,
         &opts,
+        screening,
         &mut status,
         &mut selected,
+        Some(&mut coat_distance),
         &mut w,
         &mut mu,
         &mut cov,
         &mut work,
     )?;
-    Ok(Out {
+    let out = Out {
         report,
         status,
         selected,
         w,
         mu,
         cov,
-    })
+    };
+    Ok((out, coat_distance))
 }
 
 fn dist_to_truth(w: &[f64], mu: &[f64], cov: &[f64]) -> f64 {
@@ -337,8 +352,10 @@ fn medoid_is_an_honest_machine_copied_bitwise() {
         CovKind::Full,
         None,
         &ReduceOptions::default(),
+        &Screening::PAPER,
         &mut status,
         &mut selected,
+        None,
         &mut w,
         &mut mu,
         &mut cov,
@@ -460,8 +477,10 @@ fn too_few_valid_machines_is_an_error_with_untouched_outputs() {
             CovKind::Full,
             None,
             &opts,
+            &Screening::PAPER,
             &mut status,
             &mut selected,
+            None,
             &mut w,
             &mut mu,
             &mut cov,
@@ -493,8 +512,10 @@ fn too_few_valid_machines_is_an_error_with_untouched_outputs() {
             CovKind::Full,
             sizes.as_ref().map(|s| &s[..]),
             &opts,
+            &Screening::PAPER,
             &mut status,
             &mut selected,
+            None,
             &mut w,
             &mut mu,
             &mut cov,
@@ -530,8 +551,10 @@ fn sample_sizes_weight_the_pool() {
         CovKind::Full,
         Some(&sizes),
         &ReduceOptions::default(),
+        &Screening::PAPER,
         &mut status,
         &mut selected,
+        None,
         &mut w,
         &mut mu,
         &mut cov,
@@ -542,4 +565,196 @@ fn sample_sizes_weight_the_pool() {
     let want = (1.0 * 0.3 + 3.0 * 0.5 + 4.0 * 0.4) / 8.0;
     assert!((w[0] - want).abs() < 1e-12, "{} vs {want}", w[0]);
     assert!((mu[0] - tmu[0]).abs() < 1e-12);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Screening and the smoothed distance.
+
+/// 11 honest machines (n = 100 each) and four implausible ones, each failing one check of
+/// `Screening::default()`: machine 2 has a covariance 1e-5 times an honest one (TooSharp),
+/// machine 4 one 1000 times (TooFlat), machine 6 a mean moved by 60 (TooFar: the pooled
+/// variances are about 10), machine 8 weights (0.995, 0.005), half a sample (TooLight).
+fn implausible() -> Machines {
+    let mut rng = Rng::new(77);
+    let mut ms = Machines::empty();
+    for slot in 0..15 {
+        let (mut w, mut mu, mut cov) = honest(&mut rng);
+        match slot {
+            2 => cov[..C].iter_mut().for_each(|v| *v *= 1e-5),
+            4 => cov[C..].iter_mut().for_each(|v| *v *= 1e3),
+            6 => mu[1] += 60.0,
+            8 => w = vec![0.995, 0.005],
+            _ => {}
+        }
+        ms.push(&w, &mu, &cov);
+    }
+    ms
+}
+
+/// Each implausible estimate gets its own status and is never selected; every honest machine
+/// is valid; the paper's setting accepts all four as valid; and the verdicts are the same with
+/// every coordinate in other units (x 1000: the checks are relative to the pooled scale).
+#[test]
+fn screening_rejects_implausible_estimates_with_their_own_status() {
+    let ms = implausible();
+    let sizes = vec![100.0; ms.m];
+    let dfmr = Aggregator::Dfmr {
+        rho: default_rho(ms.m),
+    };
+    let expected = |i: usize| match i {
+        2 => Status::TooSharp.code(),
+        4 => Status::TooFlat.code(),
+        6 => Status::TooFar.code(),
+        8 => Status::TooLight.code(),
+        _ => 0,
+    };
+    let (out, _) = run_screened(&ms, dfmr, &Screening::default(), Some(&sizes)).unwrap();
+    for i in 0..ms.m {
+        assert_eq!(out.status[i], expected(i), "machine {i}");
+        assert!(out.status[i] == 0 || out.selected[i] == 0, "machine {i}");
+    }
+    assert_eq!(out.report.valid, 11);
+    let (paper, _) = run_screened(&ms, dfmr, &Screening::PAPER, Some(&sizes)).unwrap();
+    assert!(paper.status.iter().all(|&s| s == 0), "{:?}", paper.status);
+
+    let scaled = Machines {
+        w: ms.w.clone(),
+        mu: ms.mu.iter().map(|v| 1e3 * v).collect(),
+        cov: ms.cov.iter().map(|v| 1e6 * v).collect(),
+        m: ms.m,
+    };
+    let (other, _) = run_screened(&scaled, dfmr, &Screening::default(), Some(&sizes)).unwrap();
+    assert_eq!(other.status, out.status);
+    assert_eq!(other.selected, out.selected);
+    // Without sample sizes the weight check is off: machine 8 is valid.
+    let (no_sizes, _) = run_screened(&ms, dfmr, &Screening::default(), None).unwrap();
+    assert_eq!(no_sizes.status[8], 0);
+}
+
+/// The distances to COAT that the call reports are the L2 distances between the mixtures
+/// smoothed in closed form: each covariance plus `smoothing` times the pooled variances (here
+/// recomputed by the test: per dimension, the lower median of the machines' mixture
+/// variances) on its diagonal. DFMR selects exactly the valid machines within rho r_COAT;
+/// with smoothing 0 the distances are the plain ones.
+#[test]
+fn coat_distances_are_the_smoothed_l2_distances() {
+    let (ms, _) = attacked(5);
+    let rho = default_rho(ms.m);
+    for smoothing in [0.0, 0.5, 2.0] {
+        let screening = Screening {
+            smoothing,
+            ..Screening::PAPER
+        };
+        let (out, dist) = run_screened(&ms, Aggregator::Dfmr { rho }, &screening, None).unwrap();
+        let valid: Vec<usize> = (0..ms.m).filter(|&i| out.status[i] == 0).collect();
+        let mut pooled = [0.0; D];
+        for a in 0..D {
+            let mut v: Vec<f64> = valid
+                .iter()
+                .map(|&i| {
+                    let (w, mu, cov) = (&ms.w[i * K..], &ms.mu[i * K * D..], &ms.cov[i * K * C..]);
+                    let centre: f64 = (0..K).map(|k| w[k] * mu[k * D + a]).sum();
+                    (0..K)
+                        .map(|k| w[k] * (cov[k * C + a * D + a] + (mu[k * D + a] - centre).powi(2)))
+                        .sum()
+                })
+                .collect();
+            v.sort_by(f64::total_cmp);
+            pooled[a] = v[(v.len() - 1) / 2];
+        }
+        let smoothed = |i: usize| {
+            let mut cov = ms.cov[i * K * C..(i + 1) * K * C].to_vec();
+            for k in 0..K {
+                for a in 0..D {
+                    cov[k * C + a * D + a] += smoothing * pooled[a];
+                }
+            }
+            cov
+        };
+        let coat = out.report.coat;
+        let coat_cov = smoothed(coat);
+        let g_coat = view(&ms, coat, &coat_cov);
+        let mut work = vec![0.0; l2_distance_sq_work_len(D, CovKind::Full, CovKind::Full).unwrap()];
+        for i in 0..ms.m {
+            if out.status[i] != 0 {
+                assert_eq!(dist[i], f64::INFINITY, "machine {i}");
+                continue;
+            }
+            let cov = smoothed(i);
+            let g = view(&ms, i, &cov);
+            let want = l2_distance(&g_coat, &g, &mut work).unwrap();
+            assert!(
+                (dist[i] - want).abs() <= 1e-12 * want.max(1e-300),
+                "smoothing {smoothing}, machine {i}: {} vs {want}",
+                dist[i]
+            );
+            assert_eq!(
+                out.selected[i] == 1,
+                dist[i] <= rho * out.report.radius,
+                "machine {i}"
+            );
+        }
+    }
+}
+
+/// Machine i's weights and means with the covariances `cov`.
+fn view<'a>(ms: &'a Machines, i: usize, cov: &'a [f64]) -> Mixture<'a> {
+    let (w, mu) = (
+        &ms.w[i * K..(i + 1) * K],
+        &ms.mu[i * K * D..(i + 1) * K * D],
+    );
+    Mixture::new(w, mu, cov, K, D, CovKind::Full).unwrap()
+}
+
+/// Screening values outside their ranges are `BadParameter`.
+#[test]
+fn bad_screening_values_are_rejected() {
+    let (ms, _) = attacked(6);
+    let d = Screening::default();
+    let bad = [
+        Screening {
+            smoothing: -0.1,
+            ..d
+        },
+        Screening {
+            smoothing: f64::INFINITY,
+            ..d
+        },
+        Screening {
+            smoothing: f64::NAN,
+            ..d
+        },
+        Screening {
+            sharp_ratio: 1.5,
+            ..d
+        },
+        Screening {
+            sharp_ratio: -1e-3,
+            ..d
+        },
+        Screening {
+            flat_ratio: 0.5,
+            ..d
+        },
+        Screening {
+            flat_ratio: f64::NAN,
+            ..d
+        },
+        Screening {
+            far_ratio: 0.5,
+            ..d
+        },
+        Screening {
+            min_component_samples: -1.0,
+            ..d
+        },
+        Screening {
+            min_component_samples: f64::INFINITY,
+            ..d
+        },
+    ];
+    for screening in bad {
+        let r = run_screened(&ms, Aggregator::Coat, &screening, None);
+        assert_eq!(r.err(), Some(Status::BadParameter), "{screening:?}");
+    }
 }

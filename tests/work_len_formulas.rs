@@ -43,8 +43,8 @@ fn coat_and_aggregation_work_lens_are_the_documented_formulas() {
                     mk_aggregate_messages_work_len(m, &out),
                 )
             };
-            // At least its own part: 3 m + 2 m^2 + m K (1 + d + c).
-            assert!(array >= 3 * m + 2 * m * m + m * k * (1 + d + c));
+            // At least its own part: 3 m + 2 m^2 + m K (1 + d + 2 c) + 2 d.
+            assert!(array >= 3 * m + 2 * m * m + m * k * (1 + d + 2 * c) + 2 * d);
             // The messages' part: m K (1 + d + c) + 2 m + (d*d for full), then the array one.
             let decoded = m * k * (1 + d + c) + 2 * m + if kind == MK_COV_FULL { d * d } else { 0 };
             assert_eq!(messages, array + decoded, "(m, K, d) = ({m}, {k}, {d})");

@@ -83,6 +83,7 @@ fuzz_target!(|data: &[u8]| {
     );
     let out = MkMixtureOut::over(k, d, kind, &mut w, &mut mu, &mut s);
     let (mut status_out, mut selected) = (vec![-77i32; m], vec![77u8; m]);
+    let mut coat_distance = vec![f64::NAN; m];
     let options = MkAggregateOptions {
         method,
         ..mk_aggregate_options_default()
@@ -98,6 +99,7 @@ fuzz_target!(|data: &[u8]| {
             &options,
             status_out.as_mut_ptr(),
             selected.as_mut_ptr(),
+            coat_distance.as_mut_ptr(),
             &out,
             work.as_mut_ptr(),
             work.len(),
@@ -112,6 +114,10 @@ fuzz_target!(|data: &[u8]| {
         // SAFETY: written on success.
         let report = unsafe { report.assume_init() };
         assert!(statuses_written && selected.iter().all(|&v| v <= 1));
+        // Every distance to COAT is >= 0, and +inf for a rejected machine.
+        for (&dist, &st) in coat_distance.iter().zip(&status_out) {
+            assert!(dist >= 0.0 && (st == 0 || dist == f64::INFINITY));
+        }
         let kept = report.reduce.kept;
         assert!(kept >= 1 && kept <= k);
         check_mixture(&w, &mu, &s, kept, d, full);

@@ -382,6 +382,13 @@ pub unsafe extern "C" fn mk_gmm_simulate(
 pub struct MkGmmFitOptions {
     /// 1: the DFMR authors' penalized covariance update; 0: plain EM.
     pub penalized: i32,
+    /// The covariance prior in samples, >= 0 and finite (0: none): each covariance update is
+    /// S_k = (scatter_k + nu S_x) / (n_k + nu), S_x the data's covariance, so no covariance
+    /// falls below nu / (n + nu) S_x. Adds to the penalized update's 2 / sqrt(n).
+    pub prior_samples: f64,
+    /// A component whose mass falls below this many samples is reseeded, >= 0 and finite
+    /// (below 1e-8, 1e-8).
+    pub min_component_samples: f64,
     /// Seed of k-means++ (restart r uses seed + r); emptied components are reseeded from the same
     /// generator (seeded with 0 for a responsibilities start).
     pub seed: u64,
@@ -427,15 +434,33 @@ pub struct MkGmmFitReport {
     pub regularized: usize,
     /// Which run (0-based) was returned.
     pub best_restart: usize,
+    /// The covariance prior applied, in samples: `prior_samples`, plus 2 / sqrt(n) if
+    /// penalized (0: plain EM).
+    pub prior_samples: f64,
 }
 
 /// The defaults (scikit-learn's): k-means++ from seed 0 with 10 Lloyd iterations, reg_covar
-/// 1e-6, tol 1e-3, max_iter 100, n_init 1, no penalty, no warm start, no given start.
+/// 1e-6, tol 1e-3, max_iter 100, n_init 1, no penalty, no prior, no warm start, no given start.
 #[no_mangle]
 pub extern "C" fn mk_gmm_fit_options_default() -> MkGmmFitOptions {
-    let o = gmm::GmmFitOptions::default();
+    fit_options(&gmm::GmmFitOptions::default())
+}
+
+/// The local fit of an edge node in a distributed round, whose estimates pass the centre's
+/// default screening (`mk_aggregate_options_default`): the defaults with the covariance prior
+/// of one sample (`prior_samples` 1), components kept at one sample or more
+/// (`min_component_samples` 1), n_init 3, tol 1e-6, max_iter 500.
+#[no_mangle]
+pub extern "C" fn mk_gmm_fit_options_round() -> MkGmmFitOptions {
+    fit_options(&gmm::GmmFitOptions::for_round())
+}
+
+/// The C options of `o`, from seed 0, with no warm start and no given start.
+fn fit_options(o: &gmm::GmmFitOptions) -> MkGmmFitOptions {
     MkGmmFitOptions {
         penalized: o.penalized as i32,
+        prior_samples: o.prior_samples,
+        min_component_samples: o.min_component_samples,
         seed: 0,
         reg_covar: o.reg_covar,
         tol: o.tol,
@@ -513,7 +538,8 @@ pub unsafe extern "C" fn mk_gmm_fit_work_len(
 /// `MK_STATUS_DATA_SCALE` (the range of every coordinate below 1e-150 but not all 0, or a
 /// magnitude above 1e150: rescale the data),
 /// `MK_STATUS_BAD_PARAMETER` (an unknown covariance kind, penalized not 0/1, reg_covar or tol
-/// negative or NaN, n_init 0, `init_resp` together with given parameters),
+/// negative or NaN, prior_samples or min_component_samples negative or not finite, n_init 0,
+/// `init_resp` together with given parameters),
 /// `MK_STATUS_SAMPLE_WEIGHTS` (sample weights negative or summing to 0),
 /// `MK_STATUS_NON_FINITE` (NaN or infinity in x, the sample weights or the start),
 /// `MK_STATUS_WEIGHTS` (start weights or responsibility rows negative or not summing to 1
@@ -578,6 +604,8 @@ pub unsafe extern "C" fn mk_gmm_fit(
             n_init: o.n_init,
             kmeans_iter: o.kmeans_iter,
             penalized: flag(o.penalized)?,
+            prior_samples: o.prior_samples,
+            min_component_samples: o.min_component_samples,
             previous_lower_bound: o.previous_lower_bound,
         };
         let r = gmm::gmm_fit(
@@ -602,6 +630,7 @@ pub unsafe extern "C" fn mk_gmm_fit(
             reseeded: r.reseeded,
             regularized: r.regularized,
             best_restart: r.best_restart,
+            prior_samples: r.prior_samples,
         };
         Ok(())
     })

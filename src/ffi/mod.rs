@@ -463,7 +463,7 @@ pub extern "C" fn mk_version() -> *const c_char {
 pub const MK_VERSION_MAJOR: u32 = 0;
 /// The minor version of the header. While the major version is 0, a new minor version may
 /// break the API (semantic versioning for 0.x).
-pub const MK_VERSION_MINOR: u32 = 2;
+pub const MK_VERSION_MINOR: u32 = 3;
 /// The patch version of the header.
 pub const MK_VERSION_PATCH: u32 = 0;
 

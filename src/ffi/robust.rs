@@ -2,11 +2,11 @@
 
 use super::reduce::{MkReduceOptions, MkReduceReport};
 use super::{
-    mixture_out, optional_slice, product, run, shape_in, shape_out, slice, slice_mut, stacked_in,
-    work_len_for_c, MkMixture, MkMixtureOut,
+    mixture_out, optional_slice, optional_slice_mut, product, run, shape_in, shape_out, slice,
+    slice_mut, stacked_in, work_len_for_c, MkMixture, MkMixtureOut,
 };
 use crate::reduce::ReduceOptions;
-use crate::robust::{self, AggregateReport, Aggregator};
+use crate::robust::{self, AggregateReport, Aggregator, Screening};
 use crate::Status;
 
 /// Aggregator: DFMR(rho), the reduction of the estimates within rho r_COAT of COAT.
@@ -34,6 +34,26 @@ pub struct MkAggregateOptions {
     pub trim_alpha: f64,
     /// The final reduction's options (DFMR, Vanilla; Trim overrides `reduce.trim`).
     pub reduce: MkReduceOptions,
+    /// The distances are taken between the estimates smoothed by N(0, H), H = `smoothing`
+    /// times the diagonal of the pooled per-dimension variances (H added to every covariance).
+    /// >= 0 and finite; 0: the plain L2 distance. Default 1, paper 0.
+    pub smoothing: f64,
+    /// An estimate with a component whose covariance has (det S / prod of the pooled
+    /// variances)^(1/d) below this is rejected (`MK_STATUS_TOO_SHARP`). In [0, 1]; 0: no check.
+    /// Default 1e-3, paper 0.
+    pub sharp_ratio: f64,
+    /// An estimate with a component variance above this times the pooled variance of its
+    /// dimension is rejected (`MK_STATUS_TOO_FLAT`). >= 1; +infinity: no check. Default 100,
+    /// paper +infinity.
+    pub flat_ratio: f64,
+    /// An estimate with a component mean more than this many pooled standard deviations from
+    /// the pooled centre in some dimension is rejected (`MK_STATUS_TOO_FAR`). >= 1; +infinity:
+    /// no check. Default 10, paper +infinity.
+    pub far_ratio: f64,
+    /// An estimate with a component whose weight times the machine's sample size is below this
+    /// is rejected (`MK_STATUS_TOO_LIGHT`; only where sample sizes are given). >= 0 and finite;
+    /// 0: no check. Default 1, paper 0.
+    pub min_component_samples: f64,
 }
 
 /// What `mk_aggregate` and `mk_aggregate_messages` report.
@@ -67,15 +87,34 @@ impl From<AggregateReport> for MkAggregateReport {
     }
 }
 
-/// The defaults: DFMR with rho = `mk_default_rho(m)`, trim_alpha 0.5 (used by Trim only), and
-/// `mk_reduce_options_default()`.
+/// The defaults, the robust setting: DFMR with rho = `mk_default_rho(m)`, trim_alpha 0.5 (used
+/// by Trim only), `mk_reduce_options_default()`, and the screening and smoothing of README's
+/// "Robust aggregation on real data" (smoothing 1, sharp_ratio 1e-3, flat_ratio 100, far_ratio 10,
+/// min_component_samples 1).
 #[no_mangle]
 pub extern "C" fn mk_aggregate_options_default() -> MkAggregateOptions {
+    with_screening(&Screening::default())
+}
+
+/// The DFMR paper's method exactly: the defaults without screening, on the plain L2 distance
+/// (smoothing 0, sharp_ratio 0, flat_ratio +infinity, min_component_samples 0).
+#[no_mangle]
+pub extern "C" fn mk_aggregate_options_paper() -> MkAggregateOptions {
+    with_screening(&Screening::PAPER)
+}
+
+/// DFMR with the default rho, trim_alpha 0.5, the default reduction, and `s`.
+fn with_screening(s: &Screening) -> MkAggregateOptions {
     MkAggregateOptions {
         method: MK_AGG_DFMR,
         rho: 0.0,
         trim_alpha: 0.5,
         reduce: ReduceOptions::default().into(),
+        smoothing: s.smoothing,
+        sharp_ratio: s.sharp_ratio,
+        flat_ratio: s.flat_ratio,
+        far_ratio: s.far_ratio,
+        min_component_samples: s.min_component_samples,
     }
 }
 
@@ -87,11 +126,11 @@ pub extern "C" fn mk_default_rho(m: usize) -> f64 {
     robust::default_rho(m)
 }
 
-/// The aggregator and its reduction options from the C options for m machines.
+/// The aggregator, its reduction options and its screening from the C options for m machines.
 fn parse_options(
     o: Option<&MkAggregateOptions>,
     m: usize,
-) -> Result<(Aggregator, ReduceOptions), Status> {
+) -> Result<(Aggregator, ReduceOptions, Screening), Status> {
     let o = o.copied().unwrap_or_else(|| mk_aggregate_options_default());
     let method = match o.method {
         MK_AGG_DFMR if o.rho == 0.0 => Aggregator::Dfmr {
@@ -106,7 +145,14 @@ fn parse_options(
         MK_AGG_MEDOID => Aggregator::Medoid,
         _ => return Err(Status::BadParameter),
     };
-    Ok((method, ReduceOptions::from(&o.reduce)))
+    let screening = Screening {
+        smoothing: o.smoothing,
+        sharp_ratio: o.sharp_ratio,
+        flat_ratio: o.flat_ratio,
+        far_ratio: o.far_ratio,
+        min_component_samples: o.min_component_samples,
+    };
+    Ok((method, ReduceOptions::from(&o.reduce), screening))
 }
 
 /// What both aggregation entries take besides the estimates, from the C arguments: the method,
@@ -114,8 +160,10 @@ fn parse_options(
 struct AggregateArgs<'a> {
     method: Aggregator,
     reduce_opts: ReduceOptions,
+    screening: Screening,
     machine_status_out: &'a mut [i32],
     selected_out: &'a mut [u8],
+    coat_distance_out: Option<&'a mut [f64]>,
     out: super::MixtureOut<'a>,
     work: &'a mut [f64],
     report: &'a mut MkAggregateReport,
@@ -129,18 +177,21 @@ unsafe fn aggregate_args<'a>(
     options: *const MkAggregateOptions,
     machine_status_out: *mut i32,
     selected_out: *mut u8,
+    coat_distance_out: *mut f64,
     aggregate_out: *const MkMixtureOut,
     work: *mut f64,
     work_len: usize,
     report: *mut MkAggregateReport,
 ) -> Result<AggregateArgs<'a>, Status> {
     // SAFETY (all blocks below): lengths as documented; the caller guarantees validity.
-    let (method, reduce_opts) = parse_options(unsafe { options.as_ref() }, m)?;
+    let (method, reduce_opts, screening) = parse_options(unsafe { options.as_ref() }, m)?;
     Ok(AggregateArgs {
         method,
         reduce_opts,
+        screening,
         machine_status_out: unsafe { slice_mut(machine_status_out, m) }?,
         selected_out: unsafe { slice_mut(selected_out, m) }?,
+        coat_distance_out: unsafe { optional_slice_mut(coat_distance_out, m) }?,
         out: unsafe { mixture_out(aggregate_out) }?,
         work: unsafe { slice_mut(work, work_len) }?,
         report: unsafe { report.as_mut() }.ok_or(Status::NullPointer)?,
@@ -198,8 +249,9 @@ pub unsafe extern "C" fn mk_coat(
 }
 
 /// Workspace length (doubles) of `mk_aggregate` for m machines of the descriptors' K, d and
-/// kind: 3 m + 2 m^2 + m K (1 + d + c) + the largest of the pairwise-L2, one-L2 and reduction
-/// workspaces (`mk_l2_pairwise_work_len`, `mk_reduce_mm_work_len` of m*K components to K, ...),
+/// kind: 3 m + 2 m^2 + m K (1 + d + 2 c) + 2 d + the largest of the pairwise-L2, one-L2 and
+/// reduction workspaces (`mk_l2_pairwise_work_len`, `mk_reduce_mm_work_len` of m*K components
+/// to K, ...) and d*d,
 /// c = d*d (full) or d (diagonal); 0 if a descriptor is NULL, m, K or d is 0, the shapes
 /// differ, the kind is unknown, or the length overflows size_t.
 ///
@@ -223,11 +275,18 @@ pub unsafe extern "C" fn mk_aggregate_work_len(
 /// mixture, robustly to a minority of arbitrary (Byzantine) estimates.
 ///
 /// Every machine's estimate is validated first (finite values, weights >= 0 summing to 1,
-/// symmetric positive definite covariances); an invalid one is not an error of the call: it is
+/// symmetric positive definite covariances), then screened against the pooled scale (the
+/// per-dimension medians over the valid machines of their mixtures' centres and variances):
+/// a component far sharper (`MK_STATUS_TOO_SHARP`) or flatter (`MK_STATUS_TOO_FLAT`) than that
+/// scale, with a mean far outside it (`MK_STATUS_TOO_FAR`), or lighter than one sample's
+/// weight (`MK_STATUS_TOO_LIGHT`, when sample sizes are given); see the options' `sharp_ratio`,
+/// `flat_ratio`, `far_ratio` and `min_component_samples` (`mk_aggregate_options_paper()`
+/// screens nothing). An invalid or implausible estimate is not an error of the call: it is
 /// excluded (taken as infinitely far from the others) and reported in `machine_status_out`.
-/// With D_ij the L2 distance between estimates i and j, COAT is the centre of the smallest
-/// ball around an estimate holding a strict majority (radius r_COAT). Then, by
-/// `options->method`:
+/// With D_ij the L2 distance between estimates i and j (between the estimates smoothed by
+/// `options->smoothing` times the pooled variances, added to every covariance's diagonal),
+/// COAT is the centre of the smallest ball around an estimate holding a strict majority
+/// (radius r_COAT). Then, by `options->method`:
 /// - `MK_AGG_DFMR`: pool the estimates j with D_COAT,j <= rho r_COAT (machine j's weights
 ///   scaled by n_j / sum of n over the pool) and reduce the pool to K components by MM
 ///   (`mk_reduce_mm`), started from COAT's estimate;
@@ -242,13 +301,18 @@ pub unsafe extern "C" fn mk_aggregate_work_len(
 ///   concatenated: `m * K` weights, `m * K * d` means, `m * K * c` covariance values.
 /// - `m` (in): number of machines, > 0.
 /// - `sample_sizes` (in, optional): m doubles n_j, finite and > 0; NULL for equal sizes.
-/// - `options` (in, optional): see `mk_aggregate_options`; NULL uses the defaults (DFMR with
-///   `mk_default_rho(m)`).
+/// - `options` (in, optional): see `mk_aggregate_options`; NULL uses the defaults
+///   (`mk_aggregate_options_default()`: DFMR with `mk_default_rho(m)`, the robust screening).
 /// - `machine_status_out` (out): m statuses, `MK_STATUS_OK` for a valid estimate, else why it
-///   was rejected (`MK_STATUS_NON_FINITE`, `MK_STATUS_WEIGHTS`, `MK_STATUS_NOT_SPD`, ...).
-///   Written on success and with `MK_STATUS_NO_MAJORITY`.
+///   was rejected (`MK_STATUS_NON_FINITE`, `MK_STATUS_WEIGHTS`, `MK_STATUS_NOT_SPD`,
+///   `MK_STATUS_TOO_SHARP`, `MK_STATUS_TOO_FLAT`, `MK_STATUS_TOO_FAR`, `MK_STATUS_TOO_LIGHT`,
+///   ...). Written on success and with `MK_STATUS_NO_MAJORITY`.
 /// - `selected_out` (out): m flags, 1 if the machine's estimate is in the result (all 0 with
 ///   `MK_STATUS_NO_MAJORITY`).
+/// - `coat_distance_out` (out, optional): m doubles, D_COAT,j for every machine j (smoothed as
+///   the options say; +infinity for a rejected machine), so a caller can tell a machine outside
+///   rho r_COAT (D_COAT,j > rho `report->radius`) from a pooled one. Written on success only;
+///   NULL: not written.
 /// - `aggregate_out` (out): of the estimates' shape. After a reduction the first
 ///   `report->reduce.kept` components are the result, the rest zero.
 /// - `work` (scratch): `work_len` >= `mk_aggregate_work_len(estimates, m, aggregate_out)`.
@@ -259,7 +323,8 @@ pub unsafe extern "C" fn mk_aggregate_work_len(
 /// `MK_STATUS_SIZE_OVERFLOW`, `MK_STATUS_SHAPE_MISMATCH` (`aggregate_out` has another shape than
 /// `estimates`), `MK_STATUS_BUFFER_TOO_SHORT` (work), `MK_STATUS_BAD_PARAMETER` (unknown
 /// covariance kind or method, rho neither 0 nor >= 1 and finite, trim_alpha outside [0, 1),
-/// bad reduce options), `MK_STATUS_SAMPLE_WEIGHTS` (a sample size not finite and > 0),
+/// bad reduce options, smoothing negative or not finite, sharp_ratio outside [0, 1],
+/// flat_ratio or far_ratio below 1 or NaN, min_component_samples negative or not finite), `MK_STATUS_SAMPLE_WEIGHTS` (a sample size not finite and > 0),
 /// `MK_STATUS_NO_MAJORITY` (fewer than floor(m/2) + 1 valid estimates, or no finite COAT
 /// radius: no honest majority can be certified), `MK_STATUS_NOT_SPD` or `MK_STATUS_NON_FINITE`
 /// from the reduction, `MK_STATUS_PANIC`.
@@ -275,6 +340,7 @@ pub unsafe extern "C" fn mk_aggregate(
     options: *const MkAggregateOptions,
     machine_status_out: *mut i32,
     selected_out: *mut u8,
+    coat_distance_out: *mut f64,
     aggregate_out: *const MkMixtureOut,
     work: *mut f64,
     work_len: usize,
@@ -292,6 +358,7 @@ pub unsafe extern "C" fn mk_aggregate(
                 options,
                 machine_status_out,
                 selected_out,
+                coat_distance_out,
                 aggregate_out,
                 work,
                 work_len,
@@ -309,8 +376,10 @@ pub unsafe extern "C" fn mk_aggregate(
             s.kind,
             sample_sizes,
             &a.reduce_opts,
+            &a.screening,
             a.machine_status_out,
             a.selected_out,
+            a.coat_distance_out,
             a.out.weights,
             a.out.means,
             a.out.covs,
@@ -356,9 +425,9 @@ pub unsafe extern "C" fn mk_aggregate_messages_work_len(
 /// - `messages` (in): m pointers, `messages[i]` to `message_lens[i]` bytes (a NULL pointer, a
 ///   zero length or a length over PTRDIFF_MAX is a missing message); `message_lens` (in): m
 ///   lengths; `m` > 0.
-/// - `options`, `machine_status_out`, `selected_out`, `aggregate_out`, `report`: as in
-///   `mk_aggregate` (`machine_status_out` is written on success and with
-///   `MK_STATUS_NO_MAJORITY`).
+/// - `options`, `machine_status_out`, `selected_out`, `coat_distance_out` (optional),
+///   `aggregate_out`, `report`: as in `mk_aggregate` (`machine_status_out` is written on
+///   success and with `MK_STATUS_NO_MAJORITY`).
 /// - `work` (scratch): `work_len` >= `mk_aggregate_messages_work_len(m, aggregate_out)`.
 ///
 /// Returns the statuses of `mk_aggregate` (without the sample-size and shape cases), with
@@ -377,6 +446,7 @@ pub unsafe extern "C" fn mk_aggregate_messages(
     options: *const MkAggregateOptions,
     machine_status_out: *mut i32,
     selected_out: *mut u8,
+    coat_distance_out: *mut f64,
     aggregate_out: *const MkMixtureOut,
     work: *mut f64,
     work_len: usize,
@@ -392,6 +462,7 @@ pub unsafe extern "C" fn mk_aggregate_messages(
                 options,
                 machine_status_out,
                 selected_out,
+                coat_distance_out,
                 aggregate_out,
                 work,
                 work_len,
@@ -409,8 +480,10 @@ pub unsafe extern "C" fn mk_aggregate_messages(
             s.d,
             s.kind,
             &a.reduce_opts,
+            &a.screening,
             a.machine_status_out,
             a.selected_out,
+            a.coat_distance_out,
             a.out.weights,
             a.out.means,
             a.out.covs,

@@ -9,14 +9,20 @@
 //!
 //! The DFMR authors' penalized MLE replaces the covariance update by
 //! S_k = (scatter_k + 2 a_n S_x) / (n_k + 2 a_n), a_n = 1 / sqrt(n), with S_x the sample
-//! covariance of all the data (and reg_covar still added).
+//! covariance of all the data (and reg_covar still added). The covariance prior
+//! (`prior_samples` nu) is the same shrinkage with nu pseudo-samples: S_k = (scatter_k +
+//! nu S_x) / (n_k + nu) (both together: nu + 2 a_n). Its point is a floor at the node's own
+//! data scale: S_k >= nu / (n_k + nu) S_x >= nu / (n + nu) S_x, so a component fitted on a
+//! single sample has S_k >= nu / (1 + nu) S_x instead of a variance of 1e-6 (the degenerate
+//! fits that break a distributed round; [`GmmFitOptions::for_round`] sets nu = 1).
 //!
 //! Degenerate components are handled, never propagated as NaN: a component whose n_k falls
-//! below [`MIN_COMPONENT_MASS`] is reseeded (mean at a data point drawn by the run's generator:
-//! k-means++'s, or one seeded with 0 for the other starts; covariance S_x + reg_covar I; weight
-//! 1/n before renormalizing), and a covariance that fails its Cholesky factorization gets
-//! max(reg_covar, 1e-12 x its mean variance, 1e-12 x the data's mean variance) added to its
-//! diagonal, ten times more at each of up to 10 tries; both are counted in the report. A
+//! below [`MIN_COMPONENT_MASS`] (or `min_component_samples`, if larger) is reseeded (mean at a
+//! data point drawn by the run's generator: k-means++'s, or one seeded with 0 for the other
+//! starts; covariance S_x + reg_covar I; mass one sample before renormalizing), and a
+//! covariance that fails its Cholesky factorization gets max(reg_covar, 1e-12 x its mean
+//! variance, 1e-12 x the data's mean variance) added to its diagonal, ten times more at each of
+//! up to 10 tries; both are counted in the report. A
 //! component collapsed onto one point (scikit-learn's "ill-defined empirical covariance") is so
 //! repaired at the data's scale, not at the smallest double. Data whose scale double precision
 //! cannot fit (spread below 1e-150, magnitude above 1e150) is rejected with `DataScale`.
@@ -87,6 +93,14 @@ pub struct GmmFitOptions {
     pub kmeans_iter: usize,
     /// The DFMR authors' penalized covariance update.
     pub penalized: bool,
+    /// The covariance prior's strength, in samples (>= 0 and finite; 0: none): every covariance
+    /// update adds `prior_samples` S_x to its scatter and to its mass,
+    /// S_k = (scatter_k + nu S_x) / (n_k + nu), so no covariance falls below nu / (n + nu) S_x,
+    /// a floor at the node's own data scale (see the module docs). Adds to the pMLE's 2 / sqrt(n).
+    pub prior_samples: f64,
+    /// A component whose mass n_k falls below this many samples is reseeded (>= 0 and finite;
+    /// below [`MIN_COMPONENT_MASS`] it is that constant).
+    pub min_component_samples: f64,
     /// A warm start's previous mean log-likelihood (scikit-learn's `lower_bound_`): the first
     /// iteration's convergence test compares with it, so convergence is judged across calls.
     /// Not finite (the default, -inf): no previous value.
@@ -105,7 +119,27 @@ impl Default for GmmFitOptions {
             n_init: 1,
             kmeans_iter: 10,
             penalized: false,
+            prior_samples: 0.0,
+            min_component_samples: 0.0,
             previous_lower_bound: f64::NEG_INFINITY,
+        }
+    }
+}
+
+impl GmmFitOptions {
+    /// The local fit of an edge node in a distributed round: full covariances, the covariance
+    /// prior of one sample (`prior_samples` 1: no covariance below S_x / (n + 1), a
+    /// one-sample component at S_x / 2), components kept at one sample or more
+    /// (`min_component_samples` 1), 3 restarts, tol 1e-6, max_iter 500, reg_covar 1e-6.
+    /// Its estimates pass the centre's default screening ([`crate::robust::Screening`]).
+    pub fn for_round() -> Self {
+        GmmFitOptions {
+            tol: 1e-6,
+            max_iter: 500,
+            n_init: 3,
+            prior_samples: 1.0,
+            min_component_samples: 1.0,
+            ..GmmFitOptions::default()
         }
     }
 }
@@ -127,6 +161,9 @@ pub struct GmmFitReport {
     pub regularized: usize,
     /// Which restart (0-based) was returned.
     pub best_restart: usize,
+    /// The covariance prior applied, in samples: `prior_samples`, plus 2 / sqrt(n) when
+    /// `penalized` (0: plain EM).
+    pub prior_samples: f64,
 }
 
 /// The parameter block of one mixture inside the workspace: weights, means, covariances.
@@ -187,7 +224,8 @@ pub struct GmmFitOutputs<'a> {
 /// Errors, with the outputs untouched (the trace may have been written): `ZeroSize` (n, K or d
 /// zero), `SizeOverflow`, `BufferTooShort`, `TooFewSamples` (n < K), `DataScale` (every
 /// coordinate's range below 1e-150, not all 0, or a magnitude above 1e150), `BadParameter`
-/// (reg_covar or tol negative or NaN, n_init zero, given parameters of another K, d or kind),
+/// (reg_covar or tol negative or NaN, prior_samples or min_component_samples negative or not
+/// finite, n_init zero, given parameters of another K, d or kind),
 /// `SampleWeights` (sample weights negative or summing to 0), `NonFinite` (NaN or infinity in
 /// x, the sample weights or the given start, or a log-likelihood that is not finite), `Weights`
 /// (start weights or responsibility rows negative or not summing to 1), `NotSpd` (a given
@@ -221,7 +259,11 @@ pub fn gmm_fit(
     }
     let reg_ok = opts.reg_covar >= 0.0 && opts.reg_covar.is_finite();
     let tol_ok = opts.tol >= 0.0;
-    if !reg_ok || !tol_ok || opts.n_init == 0 {
+    let prior_ok = opts.prior_samples >= 0.0
+        && opts.prior_samples.is_finite()
+        && opts.min_component_samples >= 0.0
+        && opts.min_component_samples.is_finite();
+    if !reg_ok || !tol_ok || !prior_ok || opts.n_init == 0 {
         return Err(Status::BadParameter);
     }
     let len_resp = checked_mul(n, k)?;
@@ -485,6 +527,7 @@ impl Em<'_, '_> {
             reseeded: counts.0,
             regularized: counts.1,
             best_restart: run,
+            prior_samples: prior_samples(opts, n),
         })
     }
 
@@ -852,15 +895,12 @@ fn m_step(
         }
     }
     let mut reseeded = 0;
-    let penalty = if opts.penalized {
-        2.0 / crate::special::sqrt(n as f64)
-    } else {
-        0.0
-    };
+    let penalty = prior_samples(opts, n);
+    let min_mass = opts.min_component_samples.max(MIN_COMPONENT_MASS);
     for c in 0..k {
         let mean = &mut p.means[c * d..(c + 1) * d];
         let cov = &mut p.covs[c * cov_len..(c + 1) * cov_len];
-        if nk[c] < MIN_COMPONENT_MASS {
+        if nk[c] < min_mass {
             // An empty component: restart it at a data point with the data's covariance.
             let i = rng.below(n as u64) as usize;
             mean.copy_from_slice(&x[i * d..(i + 1) * d]);
@@ -899,6 +939,17 @@ fn m_step(
         *w /= total;
     }
     reseeded
+}
+
+/// The covariance prior's pseudo-samples for n samples: `prior_samples` plus the pMLE's
+/// 2 / sqrt(n) when `penalized`.
+fn prior_samples(opts: &GmmFitOptions, n: usize) -> f64 {
+    let pmle = if opts.penalized {
+        2.0 / crate::special::sqrt(n as f64)
+    } else {
+        0.0
+    };
+    opts.prior_samples + pmle
 }
 
 /// Adds `v` to the diagonal of a covariance (full or diag).

@@ -19,7 +19,8 @@ int header_check(void) {
                        MK_STATUS_SHAPE_MISMATCH, MK_STATUS_NO_MAJORITY,
                        MK_STATUS_MISSING_MESSAGE, MK_STATUS_TOO_FEW_SAMPLES,
                        MK_STATUS_SAMPLE_WEIGHTS, MK_STATUS_VERSION_MISMATCH,
-                       MK_STATUS_DATA_SCALE,  MK_STATUS_PANIC};
+                       MK_STATUS_DATA_SCALE,  MK_STATUS_TOO_SHARP,    MK_STATUS_TOO_FLAT,
+                       MK_STATUS_TOO_LIGHT,   MK_STATUS_TOO_FAR,     MK_STATUS_PANIC};
     double w[1] = {1.0}, mu[1] = {0.0}, s[1] = {1.0};
     mk_mixture mix;
     mix.k = 1;

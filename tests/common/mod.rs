@@ -338,3 +338,61 @@ pub fn adjusted_rand_index(a: &[usize], b: &[usize]) -> f64 {
     }
     (index - expected) / (max - expected)
 }
+
+/// What [`aggregate_messages`] gives: the report, the per-machine statuses and selection flags,
+/// and the K output components.
+pub struct Aggregated {
+    pub report: mixkern::robust::AggregateReport,
+    pub status: Vec<i32>,
+    pub selected: Vec<u8>,
+    pub weights: Vec<f64>,
+    pub means: Vec<f64>,
+    pub covs: Vec<f64>,
+}
+
+/// `robust::aggregate_messages` over `messages` (one per machine, shape (k, d, kind)) with the
+/// default reduction options, from NaN-filled outputs and a NaN-filled workspace of exactly
+/// the documented length; panics on an error.
+pub fn aggregate_messages(
+    method: mixkern::robust::Aggregator,
+    messages: &[Option<&[u8]>],
+    (k, d, kind): (usize, usize, mixkern::gmm::CovKind),
+    screening: &mixkern::robust::Screening,
+) -> Aggregated {
+    let m = messages.len();
+    let c = kind.cov_len(d).unwrap();
+    let (mut weights, mut means, mut covs) = (
+        vec![f64::NAN; k],
+        vec![f64::NAN; k * d],
+        vec![f64::NAN; k * c],
+    );
+    let (mut status, mut selected) = (vec![-1; m], vec![7u8; m]);
+    let len = mixkern::robust::aggregate_messages_work_len(m, k, d, kind).unwrap();
+    let mut work = vec![f64::NAN; len];
+    let report = mixkern::robust::aggregate_messages(
+        method,
+        &|i| messages[i],
+        m,
+        k,
+        d,
+        kind,
+        &mixkern::reduce::ReduceOptions::default(),
+        screening,
+        &mut status,
+        &mut selected,
+        None,
+        &mut weights,
+        &mut means,
+        &mut covs,
+        &mut work,
+    )
+    .unwrap_or_else(|e| panic!("{method:?}: {e:?}"));
+    Aggregated {
+        report,
+        status,
+        selected,
+        weights,
+        means,
+        covs,
+    }
+}
