@@ -1833,14 +1833,14 @@ int32_t mk_reduce_mm(const struct mk_mixture *input,
 /**
  * The defaults, the robust setting: DFMR with rho = `mk_default_rho(m)`, trim_alpha 0.5 (used
  * by Trim only), `mk_reduce_options_default()`, and the screening and smoothing of README's
- * "Robust aggregation on real data" (smoothing 1, sharp_ratio 1e-3, flat_ratio 100, far_ratio 10,
- * min_component_samples 1).
+ * "Robust aggregation on real data" (smoothing 1, sharp_ratio 1e-3, flat_ratio 100,
+ * far_ratio 10, min_component_samples 1).
  */
 struct mk_aggregate_options mk_aggregate_options_default(void);
 
 /**
  * The DFMR paper's method exactly: the defaults without screening, on the plain L2 distance
- * (smoothing 0, sharp_ratio 0, flat_ratio +infinity, min_component_samples 0).
+ * (smoothing 0, sharp_ratio 0, flat_ratio and far_ratio +infinity, min_component_samples 0).
  */
 struct mk_aggregate_options mk_aggregate_options_paper(void);
 
@@ -1953,7 +1953,8 @@ size_t mk_aggregate_work_len(const struct mk_mixture *estimates,
  * `estimates`), `MK_STATUS_BUFFER_TOO_SHORT` (work), `MK_STATUS_BAD_PARAMETER` (unknown
  * covariance kind or method, rho neither 0 nor >= 1 and finite, trim_alpha outside [0, 1),
  * bad reduce options, smoothing negative or not finite, sharp_ratio outside [0, 1],
- * flat_ratio or far_ratio below 1 or NaN, min_component_samples negative or not finite), `MK_STATUS_SAMPLE_WEIGHTS` (a sample size not finite and > 0),
+ * flat_ratio or far_ratio below 1 or NaN, min_component_samples negative or not finite),
+ * `MK_STATUS_SAMPLE_WEIGHTS` (a sample size not finite and > 0),
  * `MK_STATUS_NO_MAJORITY` (fewer than floor(m/2) + 1 valid estimates, or no finite COAT
  * radius: no honest majority can be certified), `MK_STATUS_NOT_SPD` or `MK_STATUS_NON_FINITE`
  * from the reduction, `MK_STATUS_PANIC`.
