@@ -463,7 +463,7 @@ fn prepare(
         smoothed.copy_from_slice(&p.covs[..nv * kc]);
         for cov in smoothed.chunks_exact_mut(c) {
             for (a, &v) in p.scale[d..].iter().enumerate() {
-                cov[diagonal_index(stack.kind, d, a)] += screening.smoothing * v;
+                cov[stack.kind.variance_index(d, a)] += screening.smoothing * v;
             }
         }
     }
@@ -522,14 +522,6 @@ fn prepare(
     Ok(nv)
 }
 
-/// The index of the variance of dimension a within one covariance.
-fn diagonal_index(kind: CovKind, d: usize, a: usize) -> usize {
-    match kind {
-        CovKind::Full => a * d + a,
-        CovKind::Diag => a,
-    }
-}
-
 /// The pooled scale: for each dimension a, the lower medians over the machines with status 0
 /// of their mixtures' centres c_ia = sum_k w_k mu_ka (into `scale[a]`) and variances
 /// v_ia = sum_k w_k (S_k,aa + (mu_ka - c_ia)^2) (into `scale[d + a]`); `row[m]` is scratch.
@@ -566,7 +558,7 @@ fn pooled_scale(
             row[slot] = (0..k)
                 .map(|j| {
                     let dev = mu[j * d + a] - ci;
-                    w[j] * (s[j * c + diagonal_index(stack.kind, d, a)] + dev * dev)
+                    w[j] * (s[j * c + stack.kind.variance_index(d, a)] + dev * dev)
                 })
                 .sum();
         }
@@ -609,7 +601,7 @@ fn screen(
                 }
             }
             let flat = (0..d)
-                .any(|a| cov[diagonal_index(stack.kind, d, a)] > screening.flat_ratio * var[a]);
+                .any(|a| cov[stack.kind.variance_index(d, a)] > screening.flat_ratio * var[a]);
             if flat {
                 return Err(Status::TooFlat);
             }

@@ -533,10 +533,7 @@ impl Em<'_, '_> {
 
     /// The sample variance of coordinate a.
     fn data_variance(&self, a: usize) -> f64 {
-        match self.kind {
-            CovKind::Full => self.sample_cov[a * self.d + a],
-            CovKind::Diag => self.sample_cov[a],
-        }
+        self.sample_cov[self.kind.variance_index(self.d, a)]
     }
 
     /// k-means++ seeding and Lloyd iterations; hard labels as responsibilities in `resp`.
@@ -954,10 +951,7 @@ fn prior_samples(opts: &GmmFitOptions, n: usize) -> f64 {
 
 /// Adds `v` to the diagonal of a covariance (full or diag).
 fn add_to_diagonal(cov: &mut [f64], d: usize, kind: CovKind, v: f64) {
-    match kind {
-        CovKind::Full => (0..d).for_each(|a| cov[a * d + a] += v),
-        CovKind::Diag => cov.iter_mut().for_each(|c| *c += v),
-    }
+    (0..d).for_each(|a| cov[kind.variance_index(d, a)] += v);
 }
 
 /// Squared Euclidean distance.

@@ -20,6 +20,15 @@ impl CovKind {
             CovKind::Diag => Ok(d),
         }
     }
+
+    /// The index of the variance of dimension a within one covariance of dimension d:
+    /// a d + a (full) or a (diagonal).
+    pub(crate) fn variance_index(self, d: usize, a: usize) -> usize {
+        match self {
+            CovKind::Full => a * d + a,
+            CovKind::Diag => a,
+        }
+    }
 }
 
 /// Relative tolerance on the weights' sum: |sum w - 1| <= 1e-9.
