@@ -1,5 +1,7 @@
 //! The local EM fit: 10 iterations from a given start (tol 0) at the sizes, full and
-//! diagonal. Per-iteration cost = time / 10 (it includes one final log-likelihood pass).
+//! diagonal, on one thread; and the two largest full cases on 1 and 2 threads
+//! (`gmm_em_threads`, the same fit bit for bit). Per-iteration cost = time / 10 (it includes one
+//! final log-likelihood pass).
 //!
 //! Same data and start as the peers (`benches/compare/run_peers.sh`): run
 //! `python3 benches/compare/gmm_data.py` first; without its files in target/compare/ the bench
@@ -82,17 +84,19 @@ fn problem(n: usize, d: usize, k: usize) -> Problem {
     }
 }
 
-fn em(c: &mut Criterion) {
-    let mut group = c.benchmark_group("gmm_em_10_iterations");
+/// A benchmark case: N, d, K, covariance kinds, thread counts.
+type Case<'a> = (usize, usize, usize, &'a [CovKind], &'a [usize]);
+
+/// Benchmarks 10 EM iterations of each case.
+fn bench_cases(c: &mut Criterion, group_name: &str, cases: &[Case]) {
+    let mut group = c.benchmark_group(group_name);
     group.sample_size(10);
-    for (n, d, k, kinds) in [
-        (100_000usize, 2usize, 3usize, &[CovKind::Full][..]),
-        (100_000, 8, 5, &[CovKind::Full, CovKind::Diag][..]),
-        (100_000, 32, 10, &[CovKind::Full][..]),
-        (1_000_000, 8, 5, &[CovKind::Full][..]),
-    ] {
+    for &(n, d, k, kinds, thread_counts) in cases {
         let p = problem(n, d, k);
-        for &kind in kinds {
+        for (&kind, &threads) in kinds
+            .iter()
+            .flat_map(|kind| thread_counts.iter().map(move |t| (kind, t)))
+        {
             let covs = if kind == CovKind::Full {
                 &p.covs_full
             } else {
@@ -103,12 +107,17 @@ fn em(c: &mut Criterion) {
                 kind,
                 tol: 0.0,
                 max_iter: ITERATIONS,
+                threads,
                 ..Default::default()
             };
             let cov_len = kind.cov_len(d).unwrap();
             let (mut w, mut m, mut s) = (vec![0.0; k], vec![0.0; k * d], vec![0.0; k * cov_len]);
             let mut work = vec![0.0; gmm::gmm_fit_work_len(p.n, k, d, kind).unwrap()];
-            let label = format!("N={n},d={d},K={k},{kind:?}");
+            let label = if thread_counts.len() > 1 {
+                format!("N={n},d={d},K={k},{kind:?},threads={threads}")
+            } else {
+                format!("N={n},d={d},K={k},{kind:?}")
+            };
             group.bench_function(BenchmarkId::from_parameter(label), |b| {
                 b.iter(|| {
                     gmm::gmm_fit(
@@ -133,5 +142,33 @@ fn em(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, em);
+fn em(c: &mut Criterion) {
+    let full = &[CovKind::Full][..];
+    let one = &[1][..];
+    bench_cases(
+        c,
+        "gmm_em_10_iterations",
+        &[
+            (100_000, 2, 3, full, one),
+            (100_000, 8, 5, &[CovKind::Full, CovKind::Diag], one),
+            (100_000, 32, 10, full, one),
+            (1_000_000, 8, 5, full, one),
+        ],
+    );
+}
+
+fn em_threads(c: &mut Criterion) {
+    let full = &[CovKind::Full][..];
+    let counts = &[1, 2][..];
+    bench_cases(
+        c,
+        "gmm_em_threads",
+        &[
+            (1_000_000, 8, 5, full, counts),
+            (100_000, 32, 10, full, counts),
+        ],
+    );
+}
+
+criterion_group!(benches, em, em_threads);
 criterion_main!(benches);

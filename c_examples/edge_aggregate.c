@@ -16,8 +16,9 @@
  * or excluded it: its message or estimate was rejected (the status says why), or it lies
  * outside rho r_COAT (its distance to COAT and the cut are printed).
  *
- * The centre learns K, d and the covariance kind from the first message it received
- * (mk_wire_read_header); it needs no shape in advance.
+ * The centre learns K, d and the covariance kind from the messages: the shape a strict majority
+ * of them carry (mk_wire_majority_shape); it needs no shape in advance, and a Byzantine node
+ * cannot impose another.
  *
  * Build (after `make`, or against an installed mixkern with `pkg-config --cflags --libs mixkern`):
  *   cc -std=c11 -O2 -Wall -Wextra -Werror -Iinclude c_examples/edge_aggregate.c \
@@ -169,22 +170,23 @@ int main(void) {
                    {"vanilla", MK_AGG_VANILLA, 0}, {"trim", MK_AGG_TRIM, 0},
                    {"coat", MK_AGG_COAT, 0},       {"medoid", MK_AGG_MEDOID, 0},
                    {"oracle", MK_AGG_VANILLA, 0}};
-    /* The centre reads the shape from the first message it received. */
-    mk_wire_header header;
-    CHECK(mk_wire_read_header(messages[0], message_lens[0], &header));
-    if (header.k != K || header.d != D || header.cov_kind != MK_COV_FULL) {
+    /* The centre learns the shape from the messages: the one most of them carry. */
+    size_t shape_k = 0, shape_d = 0;
+    int32_t shape_kind = 0;
+    CHECK(mk_wire_majority_shape(messages, message_lens, M, &shape_k, &shape_d, &shape_kind));
+    if (shape_k != K || shape_d != D || shape_kind != MK_COV_FULL) {
         fprintf(stderr, "unexpected message shape\n");
         return 1;
     }
     double agg_w[K], agg_mu[K * D], agg_s[K * D * D];
-    const mk_mixture_out aggregate_out = {.k = header.k, .d = header.d,
-                                          .cov_kind = header.cov_kind,
+    const mk_mixture_out aggregate_out = {.k = shape_k, .d = shape_d,
+                                          .cov_kind = shape_kind,
                                           .weights = agg_w, .means = agg_mu, .covs = agg_s};
-    const mk_mixture aggregate = {.k = header.k, .d = header.d, .cov_kind = header.cov_kind,
+    const mk_mixture aggregate = {.k = shape_k, .d = shape_d, .cov_kind = shape_kind,
                                   .weights = agg_w, .means = agg_mu, .covs = agg_s};
     printf("mixkern %s\n", mk_version());
-    printf("nodes: m=%d n=%d d=%zu k=%zu message_bytes=%zu rho=%.6f\n", M, N, header.d,
-           header.k, msg_len, mk_default_rho(M));
+    printf("nodes: m=%d n=%d d=%zu k=%zu message_bytes=%zu rho=%.6f\n", M, N, shape_d,
+           shape_k, msg_len, mk_default_rho(M));
     for (size_t t = 0; t < sizeof METHODS / sizeof METHODS[0]; t++) {
         const int oracle = t == sizeof METHODS / sizeof METHODS[0] - 1;
         /* The oracle sees only the honest nodes' messages. */

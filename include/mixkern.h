@@ -52,7 +52,7 @@
  * The minor version of the header. While the major version is 0, a new minor version may
  * break the API (semantic versioning for 0.x).
  */
-#define MK_VERSION_MINOR 3
+#define MK_VERSION_MINOR 4
 
 /**
  * The patch version of the header.
@@ -139,6 +139,11 @@
  * Bytes of a wire message before its payload (magic, version, kind, reserved, K, d, n).
  */
 #define MK_WIRE_HEADER_LEN 24
+
+/**
+ * Samples per chunk.
+ */
+#define CHUNK 4096
 
 /**
  * The outcome of a mixkern call. `Ok` is 0; every failure has its own stable code.
@@ -467,6 +472,13 @@ typedef struct mk_gmm_fit_options {
      * Optional start: n x K responsibilities, or NULL; not together with the three above.
      */
     const double *init_resp;
+    /**
+     * Threads for the passes over the samples, >= 1 (default 1; more than 1 needs a library
+     * built with the `std` feature, as `make` builds it). Every count gives the same fit, bit
+     * for bit: the samples are cut into chunks of 4096 whatever the count, and their
+     * statistics added in chunk order. With more than 1 the fit allocates from the heap.
+     */
+    size_t threads;
 } mk_gmm_fit_options;
 
 /**
@@ -539,6 +551,20 @@ typedef struct mk_gmm_fit_report {
      */
     double prior_samples;
 } mk_gmm_fit_report;
+
+/**
+ * What `mk_gmm_m_step` did.
+ */
+typedef struct mk_gmm_m_step_report {
+    /**
+     * Components reseeded because their mass fell below the minimum.
+     */
+    size_t reseeded;
+    /**
+     * Covariances whose regularization had to be raised to factor them.
+     */
+    size_t regularized;
+} mk_gmm_m_step_report;
 
 /**
  * Options of `mk_mixreg_fit_grouped` and `mk_mixreg_fit`.
@@ -1561,8 +1587,10 @@ struct mk_gmm_fit_options mk_gmm_fit_options_round(void);
 
 /**
  * Workspace length (doubles) of `mk_gmm_fit`, for its sizes and descriptor:
- * n K + K (2d + c + 1) + (32 d + 64 K + 128) + 2 (K + K d + K c) + c + n + 4 d, with K and the
- * kind from `fit` and c = d*d (full) or d (diagonal); 0 if `fit` is NULL, n, K or d is 0, d
+ * n K + K (2d + c + 1) + 2 (K + K d + K c) + c + n + 2 (K (1 + d + c) + 3) +
+ * (36 d + 64 K + 128 + r (K + 1)), r = min(n, 4096) (the largest chunk of samples), with K and
+ * the kind from `fit` and c = d*d (full) or d (diagonal)
+ * (more threads take their scratch from the heap); 0 if `fit` is NULL, n, K or d is 0, d
  * differs from `fit->d`, the kind is unknown, or the length overflows size_t.
  *
  * # Safety
@@ -1603,7 +1631,8 @@ size_t mk_gmm_fit_work_len(size_t n, size_t d, const struct mk_mixture_out *fit)
  * magnitude above 1e150: rescale the data),
  * `MK_STATUS_BAD_PARAMETER` (an unknown covariance kind, penalized not 0/1, reg_covar or tol
  * negative or NaN, prior_samples or min_component_samples negative or not finite, n_init 0,
- * `init_resp` together with given parameters),
+ * threads 0 (or above 1 in a library without `std`), `init_resp` together with given
+ * parameters),
  * `MK_STATUS_SAMPLE_WEIGHTS` (sample weights negative or summing to 0),
  * `MK_STATUS_NON_FINITE` (NaN or infinity in x, the sample weights or the start),
  * `MK_STATUS_WEIGHTS` (start weights or responsibility rows negative or not summing to 1
@@ -1626,6 +1655,124 @@ int32_t mk_gmm_fit(const double *x,
                    double *work,
                    size_t work_len,
                    struct mk_gmm_fit_report *report);
+
+/**
+ * Length (doubles) of the statistics of a mixture of `mix`'s shape: K (1 + d + c) + 3, c = d*d
+ * (`MK_COV_FULL`) or d (`MK_COV_DIAG`); only `mix->k`, `mix->d` and `mix->cov_kind` are read. 0
+ * if `mix` is NULL, K or d is 0, the kind is unknown or the length overflows size_t.
+ *
+ * The layout, per component k: N_k = sum_i w_i r_ik, then S1_k = sum_i w_i r_ik (x_i - a_k) (d),
+ * then S2_k = sum_i w_i r_ik (x_i - a_k)(x_i - a_k)^T (c; full: upper triangle, zeros below),
+ * with a_k the E-step mixture's means; then the number of samples, sum_i w_i and
+ * sum_i w_i log f(x_i). Statistics of disjoint samples under one mixture add.
+ *
+ * # Safety
+ * A non-null `mix` must point to a valid `mk_mixture`.
+ */
+size_t mk_gmm_stats_len(const struct mk_mixture *mix);
+
+/**
+ * Workspace length (doubles) of `mk_gmm_accumulate`: K (2d + c + 1) + 2 (K (1 + d + c) + 3) +
+ * (36 d + 4160 K + 4224), independent of n; 0 as for `mk_gmm_stats_len`, or if n is 0 or d
+ * differs from `mix->d`.
+ *
+ * # Safety
+ * A non-null `mix` must point to a valid `mk_mixture`.
+ */
+size_t mk_gmm_accumulate_work_len(size_t n, size_t d, const struct mk_mixture *mix);
+
+/**
+ * The E-step as statistics: adds to `stats` the statistics (see `mk_gmm_stats_len`) of the n
+ * samples `x` under the mixture `mix`. Zero `stats` before the first chunk of an iteration;
+ * calls on the chunks of a data set (on any thread, process or machine) add up, after
+ * `mk_gmm_merge_stats` or `MPI_Allreduce` with `MPI_SUM`, to the statistics of the whole, to
+ * rounding.
+ *
+ * Parameters:
+ * - `x` (in): n x d samples, row-major; `sample_weights` (in, optional): n doubles, finite,
+ *   >= 0; NULL weighs every sample 1.
+ * - `mix` (in): the current mixture (K, d, kind and its arrays).
+ * - `stats` (in/out): `mk_gmm_stats_len(mix)` doubles, added to.
+ * - `work` (scratch): `work_len` >= `mk_gmm_accumulate_work_len(n, d, mix)` doubles.
+ *
+ * Returns `MK_STATUS_OK`, or with `stats` untouched: `MK_STATUS_NULL_POINTER`,
+ * `MK_STATUS_ZERO_SIZE`, `MK_STATUS_SIZE_OVERFLOW`, `MK_STATUS_SHAPE_MISMATCH` (d differs from
+ * `mix->d`), `MK_STATUS_BUFFER_TOO_SHORT` (work), `MK_STATUS_BAD_PARAMETER` (unknown kind), the
+ * mixture's statuses (`MK_STATUS_WEIGHTS`, `MK_STATUS_NOT_SPD`, ...), `MK_STATUS_NON_FINITE`
+ * (NaN or infinity in x or the weights, or a log-density that is not finite),
+ * `MK_STATUS_SAMPLE_WEIGHTS` (a negative weight), `MK_STATUS_PANIC`.
+ *
+ * # Safety
+ * Every non-null pointer must be valid for the stated number of elements; `stats` and `work`
+ * must not overlap each other or the inputs.
+ */
+int32_t mk_gmm_accumulate(const double *x,
+                          size_t n,
+                          size_t d,
+                          const double *sample_weights,
+                          const struct mk_mixture *mix,
+                          double *stats,
+                          double *work,
+                          size_t work_len);
+
+/**
+ * Merges statistics: `into[i] += from[i]` for the `mk_gmm_stats_len(mix)` doubles of each.
+ *
+ * Returns `MK_STATUS_OK`, `MK_STATUS_NULL_POINTER`, `MK_STATUS_ZERO_SIZE`,
+ * `MK_STATUS_BAD_PARAMETER` (unknown kind), `MK_STATUS_SIZE_OVERFLOW`, `MK_STATUS_PANIC`.
+ *
+ * # Safety
+ * `from` and `into` must be valid for `mk_gmm_stats_len(mix)` doubles and not overlap; a
+ * non-null `mix` must point to a valid `mk_mixture` (only its shape is read).
+ */
+int32_t mk_gmm_merge_stats(const double *from, const struct mk_mixture *mix, double *into);
+
+/**
+ * Workspace length (doubles) of `mk_gmm_m_step`: K (1 + d + c) + c + d + d*d; 0 if `fit` is
+ * NULL, K or d is 0, the kind is unknown or the length overflows size_t.
+ *
+ * # Safety
+ * A non-null `fit` must point to a valid `mk_mixture_out`.
+ */
+size_t mk_gmm_m_step_work_len(const struct mk_mixture_out *fit);
+
+/**
+ * The M-step from statistics, as `mk_gmm_fit` computes it (reg_covar, the covariance prior,
+ * raised regularization for a covariance that does not factor). S_x (the data covariance of
+ * the prior, of reseeding and of the collapse floor) is computed from the statistics: the
+ * weighted covariance of the samples behind them.
+ *
+ * Parameters:
+ * - `stats` (in): `mk_gmm_stats_len` doubles, the merged statistics of every sample under the
+ *   mixture whose means `fit->means` holds.
+ * - `reseed_points` (in, optional): K x d points; an emptied component restarts at its row
+ *   (with covariance S_x + reg_covar I); NULL: at the data mean.
+ * - `options` (in): reg_covar, penalized, prior_samples, min_component_samples (the start,
+ *   tolerance, iteration and thread fields are not used; n_init must be >= 1 and threads
+ *   valid, as for `mk_gmm_fit`).
+ * - `fit` (in/out): K, d, kind; `means` holds the E-step's means on entry; weights, means and
+ *   covariances receive the new parameters.
+ * - `work` (scratch): `work_len` >= `mk_gmm_m_step_work_len(fit)` doubles.
+ * - `report` (out): see `mk_gmm_m_step_report`.
+ *
+ * Returns `MK_STATUS_OK`, or with `fit`'s arrays and `report` untouched:
+ * `MK_STATUS_NULL_POINTER`, `MK_STATUS_ZERO_SIZE`, `MK_STATUS_SIZE_OVERFLOW`,
+ * `MK_STATUS_BUFFER_TOO_SHORT` (work), `MK_STATUS_BAD_PARAMETER` (unknown kind, options out of
+ * their domain, statistics with a negative mass, no samples or a weight sum not positive),
+ * `MK_STATUS_NON_FINITE` (statistics, means or reseed points not finite), `MK_STATUS_NOT_SPD`
+ * (a covariance that never factors), `MK_STATUS_PANIC`.
+ *
+ * # Safety
+ * Every non-null pointer must be valid for the stated number of elements; `fit`'s arrays,
+ * `work` and `report` must not overlap each other or the inputs.
+ */
+int32_t mk_gmm_m_step(const double *stats,
+                      const double *reseed_points,
+                      const struct mk_gmm_fit_options *options,
+                      const struct mk_mixture_out *fit,
+                      double *work,
+                      size_t work_len,
+                      struct mk_gmm_m_step_report *report);
 
 /**
  * The defaults: per-component noise, general model, node least-squares start, tol 1e-8,
@@ -1770,6 +1917,128 @@ int32_t mk_mixreg_fit(const double *x,
                       double *work,
                       size_t work_len,
                       struct mk_mixreg_report *report);
+
+/**
+ * Length (doubles) of the statistics of a regression mixture of `mix`'s shape (only `k`, `d`
+ * and `intercept` are read): K p^2 + K p + 3 K + 4, p = d + intercept. Per component the Gram
+ * sum_j r_jk G_j (p x p, upper triangle), then K vectors sum_j r_jk (b_j - G_j theta_k) (p),
+ * K residual sums at theta_k, K masses sum_j r_jk, K sample masses sum_j r_jk n_j; then the
+ * number of samples, sum y^2, sum y and the log-likelihood. 0 if `mix` is NULL, K or d is 0,
+ * the intercept is not 0/1, or the length overflows.
+ *
+ * # Safety
+ * A non-null `mix` must point to a valid `mk_mixreg`.
+ */
+size_t mk_mixreg_stats_len(const struct mk_mixreg *mix);
+
+/**
+ * Workspace length (doubles) of `mk_mixreg_accumulate`: K (p + 2) + (K p^2 + K p + 3 K + 4) +
+ * 3 K + 64 (2 p + 2 K + 6), independent of n; 0 if `mix` is NULL, n or d is 0, d differs from
+ * `mix->d`, the intercept is not 0/1, or the length overflows.
+ *
+ * # Safety
+ * A non-null `mix` must point to a valid `mk_mixreg`.
+ */
+size_t mk_mixreg_accumulate_work_len(size_t n, size_t d, const struct mk_mixreg *mix);
+
+/**
+ * The E-step of `mk_mixreg_fit` as statistics: adds to `stats` (`mk_mixreg_stats_len(mix)`
+ * doubles, zeroed before the first chunk of an iteration) the statistics of the n samples under
+ * the mixture `mix`. Calls on the chunks of a data set (on any thread, process or machine) add
+ * up to the statistics of the whole, to rounding.
+ *
+ * Parameters:
+ * - `x` (in): n x d samples, row-major; `y` (in): n responses.
+ * - `options` (in): `noise` and `known_sigma` are read; `symmetric` must be 0 (the statistics
+ *   serve the general model).
+ * - `mix` (in): the current parameters (K, d, intercept, weights, coefficients, variances).
+ * - `stats` (in/out): added to. `work` (scratch): `work_len` >= `mk_mixreg_accumulate_work_len`.
+ *
+ * Returns `MK_STATUS_OK`, or with `stats` untouched: `MK_STATUS_NULL_POINTER`,
+ * `MK_STATUS_ZERO_SIZE`, `MK_STATUS_SIZE_OVERFLOW`, `MK_STATUS_SHAPE_MISMATCH` (d differs from
+ * `mix->d`), `MK_STATUS_BUFFER_TOO_SHORT` (work), `MK_STATUS_BAD_PARAMETER` (unknown noise
+ * code, symmetric, known_sigma or a variance not > 0, intercept not 0/1), `MK_STATUS_WEIGHTS`,
+ * `MK_STATUS_NON_FINITE`, `MK_STATUS_PANIC`.
+ *
+ * # Safety
+ * Every non-null pointer must be valid for the stated number of elements; `stats` and `work`
+ * must not overlap each other or the inputs.
+ */
+int32_t mk_mixreg_accumulate(const double *x,
+                             size_t n,
+                             size_t d,
+                             const double *y,
+                             const struct mk_mixreg_options *options,
+                             const struct mk_mixreg *mix,
+                             double *stats,
+                             double *work,
+                             size_t work_len);
+
+/**
+ * Workspace length (doubles) of `mk_mixreg_accumulate_grouped`: as
+ * `mk_mixreg_accumulate_work_len`, independent of m.
+ *
+ * # Safety
+ * A non-null `mix` must point to a valid `mk_mixreg`.
+ */
+size_t mk_mixreg_accumulate_grouped_work_len(size_t m, size_t d, const struct mk_mixreg *mix);
+
+/**
+ * The E-step of `mk_mixreg_fit_grouped` as statistics, over m nodes' statistics
+ * (`node_stats`: m x `mk_mixreg_node_stats_len(d, mix->intercept)`, checked as that fit checks
+ * them); otherwise as `mk_mixreg_accumulate`. Also returns `MK_STATUS_NODE_SIZES` and
+ * `MK_STATUS_NOT_SPD` for node statistics no data can produce.
+ *
+ * # Safety
+ * As for `mk_mixreg_accumulate`, with `node_stats` valid for m node records.
+ */
+int32_t mk_mixreg_accumulate_grouped(const double *node_stats,
+                                     size_t m,
+                                     size_t d,
+                                     const struct mk_mixreg_options *options,
+                                     const struct mk_mixreg *mix,
+                                     double *stats,
+                                     double *work,
+                                     size_t work_len);
+
+/**
+ * Workspace length (doubles) of `mk_mixreg_m_step`: K (p + 2) + (K p^2 + K p + 3 K + 4) +
+ * 2 p^2 + p; 0 if `fit` is NULL, K or d is 0, the intercept is not 0/1, or the length
+ * overflows.
+ *
+ * # Safety
+ * A non-null `fit` must point to a valid `mk_mixreg_out`.
+ */
+size_t mk_mixreg_m_step_work_len(const struct mk_mixreg_out *fit);
+
+/**
+ * The M-step of the regression-mixture fits from statistics (weights, coefficients, noise
+ * variances with their floors, emptied components, as `mk_mixreg_fit` computes them).
+ *
+ * Parameters:
+ * - `stats` (in): the merged statistics of all the data under the parameters in `fit`.
+ * - `options` (in): `noise`, `known_sigma`; `symmetric` must be 0.
+ * - `fit` (in/out): K, d, intercept; `coefs` and `sigma2` hold the E-step's parameters on entry
+ *   and the new ones on return (an emptied component keeps its own); `weights` the new weights.
+ * - `work` (scratch): `work_len` >= `mk_mixreg_m_step_work_len(fit)`.
+ * - `sigma_floored_out` (out): how many noise variances were set to a floor.
+ *
+ * Returns `MK_STATUS_OK`, or with `fit`'s arrays untouched: `MK_STATUS_NULL_POINTER`,
+ * `MK_STATUS_ZERO_SIZE`, `MK_STATUS_SIZE_OVERFLOW`, `MK_STATUS_BUFFER_TOO_SHORT`,
+ * `MK_STATUS_BAD_PARAMETER` (options, negative masses), `MK_STATUS_NON_FINITE`,
+ * `MK_STATUS_NOT_SPD` (fewer samples than coefficients, a singular weighted Gram),
+ * `MK_STATUS_PANIC`.
+ *
+ * # Safety
+ * Every non-null pointer must be valid for the stated number of elements; `fit`'s arrays, `work`
+ * and `sigma_floored_out` must not overlap each other or the inputs.
+ */
+int32_t mk_mixreg_m_step(const double *stats,
+                         const struct mk_mixreg_options *options,
+                         const struct mk_mixreg_out *fit,
+                         double *work,
+                         size_t work_len,
+                         size_t *sigma_floored_out);
 
 /**
  * The defaults: tol 1e-5, max_iter 100, hard assignments (entropic_lambda 0), no trimming.
@@ -2141,6 +2410,34 @@ int32_t mk_wire_decode(const uint8_t *message,
                        uint64_t *sample_size_out,
                        double *work,
                        size_t work_len);
+
+/**
+ * The shape that a strict majority of m messages carry in a valid header: how a centre that
+ * knows nothing in advance learns K, d and the covariance kind to aggregate with. A missing
+ * message (NULL or zero length) or one whose framing fails (see `mk_wire_read_header`) counts
+ * against every shape, so Byzantine machines cannot impose theirs while an honest majority
+ * remains.
+ *
+ * Parameters:
+ * - `messages` (in): m pointers, `messages[i]` to `message_lens[i]` bytes (NULL, a zero length
+ *   or a length over PTRDIFF_MAX: missing); `message_lens` (in): m lengths.
+ * - `k_out`, `d_out`, `cov_kind_out` (out): the majority's K, d and kind (`MK_COV_FULL` or
+ *   `MK_COV_DIAG`).
+ *
+ * Returns `MK_STATUS_OK`, or with the outputs untouched: `MK_STATUS_NULL_POINTER` (`messages`,
+ * `message_lens` or an output), `MK_STATUS_ZERO_SIZE` (m = 0), `MK_STATUS_SHAPE_MISMATCH` (no
+ * shape is carried by more than m / 2 messages), `MK_STATUS_PANIC`.
+ *
+ * # Safety
+ * `messages` and `message_lens` must be valid for m elements, each non-null `messages[i]` for
+ * `message_lens[i]` bytes, and each output for one element.
+ */
+int32_t mk_wire_majority_shape(const uint8_t *const *messages,
+                               const size_t *message_lens,
+                               size_t m,
+                               size_t *k_out,
+                               size_t *d_out,
+                               int32_t *cov_kind_out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -18,12 +18,14 @@
 //! - [`mlr`]: mixtures of linear regressions with clustered data (C-MLR): node statistics,
 //!   Algorithm 1 and 2 EM steps and fits, initialization, simulation; and mixtures of K
 //!   regressions, grouped (on per-node sufficient statistics) or not (streaming).
+//! - [`parallel`]: sums over fixed chunks of the data, the same on any number of threads.
 //! - [`reduce`]: MM reduction of a weighted mixture to K components (KL cost).
 //! - [`robust`]: COAT, DFMR and the baseline aggregators of local estimates.
 //! - [`wire`]: the versioned, checked byte format of one local estimate.
 //! - [`ffi`]: the `extern "C"` layer (prefix `mk_`), a thin skin over the safe API.
 //!
-//! Feature `std` (default) only adds the panic boundary (`catch_unwind`) at the C ABI.
+//! Feature `std` (default) adds the panic boundary (`catch_unwind`) at the C ABI and threads
+//! for the fits' passes over the samples (`threads` in their options).
 //!
 //! A clustered regression fit from the safe API, without knowing theta*:
 //!
@@ -56,6 +58,7 @@ pub mod ffi;
 pub mod gmm;
 pub mod linalg;
 pub mod mlr;
+pub mod parallel;
 pub mod reduce;
 pub mod rng;
 pub mod robust;

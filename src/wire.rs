@@ -261,6 +261,45 @@ pub fn read_header(message: &[u8]) -> Result<WireHeader, Status> {
     })
 }
 
+/// The shape (K, d, covariance kind) that a strict majority of m messages carry in a valid
+/// header ([`read_header`]): what a centre that knows nothing in advance aggregates with.
+/// `messages(i)` is machine i's message, `None` if it sent none; a missing message or one whose
+/// framing fails counts against every shape, so Byzantine machines cannot impose theirs while an
+/// honest majority remains. O(m) header reads, no scratch (Boyer-Moore majority vote).
+///
+/// Errors: `ZeroSize` (m = 0), `ShapeMismatch` (no shape held by more than m / 2 messages).
+pub fn majority_shape<'a>(
+    messages: &dyn Fn(usize) -> Option<&'a [u8]>,
+    m: usize,
+) -> Result<(usize, usize, CovKind), Status> {
+    if m == 0 {
+        return Err(Status::ZeroSize);
+    }
+    let shape = |i: usize| {
+        let header = read_header(messages(i)?).ok()?;
+        Some((header.k, header.d, header.kind))
+    };
+    let (mut candidate, mut votes) = (None, 0usize);
+    for i in 0..m {
+        let s = shape(i);
+        if votes == 0 {
+            candidate = s;
+            votes = 1;
+        } else if s == candidate {
+            votes += 1;
+        } else {
+            votes -= 1;
+        }
+    }
+    let candidate = candidate.ok_or(Status::ShapeMismatch)?;
+    let held = (0..m).filter(|&i| shape(i) == Some(candidate)).count();
+    if held > m / 2 {
+        Ok(candidate)
+    } else {
+        Err(Status::ShapeMismatch)
+    }
+}
+
 /// Workspace length (doubles) of [`decode`]: K (1 + d + c) + s, with c = d d and s = d d
 /// (`CovKind::Full`: unpacked covariances and a Cholesky scratch matrix) or c = d and s = 0
 /// (`CovKind::Diag`).

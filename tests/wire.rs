@@ -7,8 +7,8 @@ use mixkern::ffi::*;
 use mixkern::gmm::{CovKind, Mixture};
 use mixkern::linalg::cholesky;
 use mixkern::wire::{
-    crc32, decode, decode_work_len, encode, message_len, read_header, WireHeader, WIRE_HEADER_LEN,
-    WIRE_VERSION,
+    crc32, decode, decode_work_len, encode, majority_shape, message_len, read_header, WireHeader,
+    WIRE_HEADER_LEN, WIRE_VERSION,
 };
 use mixkern::Status;
 use rand::rngs::StdRng;
@@ -1102,4 +1102,64 @@ fn c_read_header_and_decode_reject_nulls_and_bad_kinds_without_writing() {
             assert!(untouched, "{null_at:?} {kind}: outputs written on failure");
         }
     }
+}
+
+/// The centre learns the shape a strict majority of the messages carry: missing, malformed and
+/// other-shaped messages count against it, wherever they stand (also first); no strict
+/// majority is `ShapeMismatch`; the C entry point agrees and leaves its outputs untouched on
+/// failure.
+#[test]
+fn majority_shape_is_the_shape_most_messages_carry() {
+    let mut rng = StdRng::seed_from_u64(77);
+    let honest = |rng: &mut StdRng| Mix::random(rng, 3, 4, CovKind::Full).encode(500);
+    let other = |rng: &mut StdRng| Mix::random(rng, 2, 4, CovKind::Diag).encode(500);
+    let mut corrupt = honest(&mut rng);
+    corrupt[WIRE_HEADER_LEN + 1] ^= 1;
+    // Index 0 is an attacker's shape: reading only the first message would be wrong.
+    let mut messages: Vec<Vec<u8>> = vec![other(&mut rng), other(&mut rng), corrupt, Vec::new()];
+    for _ in 0..5 {
+        messages.push(honest(&mut rng));
+    }
+    for missing in [None, Some(8)] {
+        let owned: Vec<Option<Vec<u8>>> = (messages.iter().enumerate())
+            .map(|(i, m)| (Some(i) != missing).then(|| m.clone()))
+            .collect();
+        let view = |i: usize| owned[i].as_deref();
+        let want = if missing.is_none() {
+            Ok((3, 4, CovKind::Full)) // 5 of 9
+        } else {
+            Err(Status::ShapeMismatch) // 4 of 9
+        };
+        assert_eq!(
+            majority_shape(&view, messages.len()),
+            want,
+            "missing {missing:?}"
+        );
+
+        let ptrs: Vec<*const u8> = owned
+            .iter()
+            .map(|m| m.as_deref().map_or(null(), <[u8]>::as_ptr))
+            .collect();
+        let lens: Vec<usize> = owned
+            .iter()
+            .map(|m| m.as_ref().map_or(0, Vec::len))
+            .collect();
+        let (mut k, mut d, mut kind) = (99usize, 99usize, 99i32);
+        let st = unsafe {
+            mk_wire_majority_shape(
+                ptrs.as_ptr(),
+                lens.as_ptr(),
+                ptrs.len(),
+                &mut k,
+                &mut d,
+                &mut kind,
+            )
+        };
+        match want {
+            Ok(_) => assert_eq!((st, k, d, kind), (0, 3, 4, MK_COV_FULL)),
+            Err(e) => assert_eq!((st, k, d, kind), (e.code(), 99, 99, 99)),
+        }
+    }
+    assert_eq!(majority_shape(&|_| None, 0), Err(Status::ZeroSize));
+    assert_eq!(majority_shape(&|_| None, 3), Err(Status::ShapeMismatch));
 }

@@ -6,20 +6,54 @@ use mixkern::ffi::*;
 
 #[test]
 fn gmm_fit_work_len_is_the_documented_formula() {
-    for (n, k, d) in [(1, 1, 1), (60, 2, 2), (1000, 5, 8), (37, 3, 13)] {
+    for (n, k, d) in [
+        (1, 1, 1),
+        (60, 2, 2),
+        (1000, 5, 8),
+        (37, 3, 13),
+        (10_000, 3, 4),
+    ] {
         for kind in [MK_COV_FULL, MK_COV_DIAG] {
             let c = if kind == MK_COV_FULL { d * d } else { d };
+            let stats = k * (1 + d + c) + 3;
+            let r = n.min(4096);
+            let chunk_scratch = 36 * d + 64 * k + 128 + r * (k + 1);
             let want = n * k
                 + k * (2 * d + c + 1)
-                + (32 * d + 64 * k + 128)
                 + 2 * (k + k * d + k * c)
                 + c
                 + n
-                + 4 * d;
+                + 2 * stats
+                + chunk_scratch;
             let fit = MkMixtureOut::shape(k, d, kind);
             // SAFETY: a valid shape-only descriptor.
             let got = unsafe { mk_gmm_fit_work_len(n, d, &fit) };
             assert_eq!(got, want, "(n, K, d) = ({n}, {k}, {d}), kind {kind}");
+        }
+    }
+}
+
+#[test]
+fn gmm_statistics_lens_are_the_documented_formulas() {
+    for (n, k, d) in [(1, 1, 1), (60, 2, 2), (1000, 5, 8), (37, 3, 13)] {
+        for kind in [MK_COV_FULL, MK_COV_DIAG] {
+            let c = if kind == MK_COV_FULL { d * d } else { d };
+            let (mix, fit) = (
+                MkMixture::shape(k, d, kind),
+                MkMixtureOut::shape(k, d, kind),
+            );
+            // SAFETY: valid shape-only descriptors.
+            let (stats, accumulate, m_step) = unsafe {
+                (
+                    mk_gmm_stats_len(&mix),
+                    mk_gmm_accumulate_work_len(n, d, &mix),
+                    mk_gmm_m_step_work_len(&fit),
+                )
+            };
+            assert_eq!(stats, k * (1 + d + c) + 3);
+            let factored = k * (2 * d + c + 1);
+            assert_eq!(accumulate, factored + 2 * stats + 36 * d + 4160 * k + 4224);
+            assert_eq!(m_step, k * (1 + d + c) + c + d + d * d);
         }
     }
 }

@@ -414,6 +414,11 @@ pub struct MkGmmFitOptions {
     pub init_covs: *const f64,
     /// Optional start: n x K responsibilities, or NULL; not together with the three above.
     pub init_resp: *const f64,
+    /// Threads for the passes over the samples, >= 1 (default 1; more than 1 needs a library
+    /// built with the `std` feature, as `make` builds it). Every count gives the same fit, bit
+    /// for bit: the samples are cut into chunks of 4096 whatever the count, and their
+    /// statistics added in chunk order. With more than 1 the fit allocates from the heap.
+    pub threads: usize,
 }
 
 /// What `mk_gmm_fit` did.
@@ -455,6 +460,26 @@ pub extern "C" fn mk_gmm_fit_options_round() -> MkGmmFitOptions {
     fit_options(&gmm::GmmFitOptions::for_round())
 }
 
+impl MkGmmFitOptions {
+    /// The safe API's options for covariances of `kind` (the start fields are the caller's):
+    /// `BadParameter` when `penalized` is not 0 or 1.
+    pub(crate) fn to_rust(self, kind: gmm::CovKind) -> Result<gmm::GmmFitOptions, Status> {
+        Ok(gmm::GmmFitOptions {
+            kind,
+            reg_covar: self.reg_covar,
+            tol: self.tol,
+            max_iter: self.max_iter,
+            n_init: self.n_init,
+            kmeans_iter: self.kmeans_iter,
+            penalized: flag(self.penalized)?,
+            prior_samples: self.prior_samples,
+            min_component_samples: self.min_component_samples,
+            previous_lower_bound: self.previous_lower_bound,
+            threads: self.threads,
+        })
+    }
+}
+
 /// The C options of `o`, from seed 0, with no warm start and no given start.
 fn fit_options(o: &gmm::GmmFitOptions) -> MkGmmFitOptions {
     MkGmmFitOptions {
@@ -472,6 +497,7 @@ fn fit_options(o: &gmm::GmmFitOptions) -> MkGmmFitOptions {
         init_means: core::ptr::null(),
         init_covs: core::ptr::null(),
         init_resp: core::ptr::null(),
+        threads: o.threads,
     }
 }
 
@@ -488,8 +514,10 @@ unsafe fn fit_shape(n: usize, d: usize, fit: *const MkMixtureOut) -> Result<Shap
 }
 
 /// Workspace length (doubles) of `mk_gmm_fit`, for its sizes and descriptor:
-/// n K + K (2d + c + 1) + (32 d + 64 K + 128) + 2 (K + K d + K c) + c + n + 4 d, with K and the
-/// kind from `fit` and c = d*d (full) or d (diagonal); 0 if `fit` is NULL, n, K or d is 0, d
+/// n K + K (2d + c + 1) + 2 (K + K d + K c) + c + n + 2 (K (1 + d + c) + 3) +
+/// (36 d + 64 K + 128 + r (K + 1)), r = min(n, 4096) (the largest chunk of samples), with K and
+/// the kind from `fit` and c = d*d (full) or d (diagonal)
+/// (more threads take their scratch from the heap); 0 if `fit` is NULL, n, K or d is 0, d
 /// differs from `fit->d`, the kind is unknown, or the length overflows size_t.
 ///
 /// # Safety
@@ -539,7 +567,8 @@ pub unsafe extern "C" fn mk_gmm_fit_work_len(
 /// magnitude above 1e150: rescale the data),
 /// `MK_STATUS_BAD_PARAMETER` (an unknown covariance kind, penalized not 0/1, reg_covar or tol
 /// negative or NaN, prior_samples or min_component_samples negative or not finite, n_init 0,
-/// `init_resp` together with given parameters),
+/// threads 0 (or above 1 in a library without `std`), `init_resp` together with given
+/// parameters),
 /// `MK_STATUS_SAMPLE_WEIGHTS` (sample weights negative or summing to 0),
 /// `MK_STATUS_NON_FINITE` (NaN or infinity in x, the sample weights or the start),
 /// `MK_STATUS_WEIGHTS` (start weights or responsibility rows negative or not summing to 1
@@ -596,18 +625,7 @@ pub unsafe extern "C" fn mk_gmm_fit(
         };
         let work = unsafe { slice_mut(work, work_len) }?;
         let report = unsafe { report.as_mut() }.ok_or(Status::NullPointer)?;
-        let opts = gmm::GmmFitOptions {
-            kind: s.kind,
-            reg_covar: o.reg_covar,
-            tol: o.tol,
-            max_iter: o.max_iter,
-            n_init: o.n_init,
-            kmeans_iter: o.kmeans_iter,
-            penalized: flag(o.penalized)?,
-            prior_samples: o.prior_samples,
-            min_component_samples: o.min_component_samples,
-            previous_lower_bound: o.previous_lower_bound,
-        };
+        let opts = o.to_rust(s.kind)?;
         let r = gmm::gmm_fit(
             x,
             n,

@@ -139,7 +139,7 @@ pub extern "C" fn mk_mixreg_options_default() -> MkMixRegOptions {
 
 impl MkMixRegOptions {
     /// The safe-API options for K components with or without an intercept.
-    fn to_options(self, k: usize, intercept: bool) -> Result<MixRegOptions, Status> {
+    pub(super) fn to_options(self, k: usize, intercept: bool) -> Result<MixRegOptions, Status> {
         let noise = match self.noise {
             MK_NOISE_PER_COMPONENT => Noise::PerComponent,
             MK_NOISE_SHARED => Noise::Shared,
@@ -160,7 +160,11 @@ impl MkMixRegOptions {
 }
 
 /// The checked shape of a regression-mixture descriptor: (K, d, intercept, p).
-fn mixreg_shape(k: usize, d: usize, intercept: i32) -> Result<(usize, usize, bool, usize), Status> {
+pub(super) fn mixreg_shape(
+    k: usize,
+    d: usize,
+    intercept: i32,
+) -> Result<(usize, usize, bool, usize), Status> {
     let intercept = flag(intercept)?;
     nonzero(&[k, d])?;
     let p = d

@@ -29,14 +29,18 @@ use core::ffi::c_char;
 mod cmlr;
 mod distance;
 mod gmm;
+mod gmm_stats;
 mod mixreg;
+mod mixreg_stats;
 mod reduce;
 mod robust;
 mod wire;
 pub use cmlr::*;
 pub use distance::*;
 pub use gmm::*;
+pub use gmm_stats::*;
 pub use mixreg::*;
+pub use mixreg_stats::*;
 pub use reduce::*;
 pub use robust::*;
 pub use wire::*;
@@ -463,7 +467,7 @@ pub extern "C" fn mk_version() -> *const c_char {
 pub const MK_VERSION_MAJOR: u32 = 0;
 /// The minor version of the header. While the major version is 0, a new minor version may
 /// break the API (semantic versioning for 0.x).
-pub const MK_VERSION_MINOR: u32 = 3;
+pub const MK_VERSION_MINOR: u32 = 4;
 /// The patch version of the header.
 pub const MK_VERSION_PATCH: u32 = 0;
 

@@ -217,3 +217,51 @@ pub unsafe extern "C" fn mk_wire_decode(
         Ok(())
     })
 }
+
+/// The shape that a strict majority of m messages carry in a valid header: how a centre that
+/// knows nothing in advance learns K, d and the covariance kind to aggregate with. A missing
+/// message (NULL or zero length) or one whose framing fails (see `mk_wire_read_header`) counts
+/// against every shape, so Byzantine machines cannot impose theirs while an honest majority
+/// remains.
+///
+/// Parameters:
+/// - `messages` (in): m pointers, `messages[i]` to `message_lens[i]` bytes (NULL, a zero length
+///   or a length over PTRDIFF_MAX: missing); `message_lens` (in): m lengths.
+/// - `k_out`, `d_out`, `cov_kind_out` (out): the majority's K, d and kind (`MK_COV_FULL` or
+///   `MK_COV_DIAG`).
+///
+/// Returns `MK_STATUS_OK`, or with the outputs untouched: `MK_STATUS_NULL_POINTER` (`messages`,
+/// `message_lens` or an output), `MK_STATUS_ZERO_SIZE` (m = 0), `MK_STATUS_SHAPE_MISMATCH` (no
+/// shape is carried by more than m / 2 messages), `MK_STATUS_PANIC`.
+///
+/// # Safety
+/// `messages` and `message_lens` must be valid for m elements, each non-null `messages[i]` for
+/// `message_lens[i]` bytes, and each output for one element.
+#[no_mangle]
+pub unsafe extern "C" fn mk_wire_majority_shape(
+    messages: *const *const u8,
+    message_lens: *const usize,
+    m: usize,
+    k_out: *mut usize,
+    d_out: *mut usize,
+    cov_kind_out: *mut i32,
+) -> i32 {
+    run(|| {
+        // SAFETY (all blocks below): lengths as documented; the caller guarantees validity.
+        let messages = unsafe { slice(messages, m) }?;
+        let message_lens = unsafe { slice(message_lens, m) }?;
+        let k_out = unsafe { k_out.as_mut() }.ok_or(Status::NullPointer)?;
+        let d_out = unsafe { d_out.as_mut() }.ok_or(Status::NullPointer)?;
+        let cov_kind_out = unsafe { cov_kind_out.as_mut() }.ok_or(Status::NullPointer)?;
+        // SAFETY: messages[i] is valid for message_lens[i] bytes when non-null (contract).
+        let message = |i: usize| unsafe { slice(messages[i], message_lens[i]) }.ok();
+        let (k, d, kind) = wire::majority_shape(&message, m)?;
+        *k_out = k;
+        *d_out = d;
+        *cov_kind_out = match kind {
+            CovKind::Full => MK_COV_FULL,
+            CovKind::Diag => MK_COV_DIAG,
+        };
+        Ok(())
+    })
+}

@@ -7,6 +7,11 @@
 //! w_k = n_k / sum_l n_l. The fit stops when the mean log-likelihood changes by less than `tol`
 //! between two iterations (`converged`) or after `max_iter` iterations (still returned).
 //!
+//! The fit is a driver over the EM's sufficient statistics ([`super::stats`]): each iteration
+//! accumulates the statistics of the samples, chunk by chunk ([`crate::parallel`]), and runs the
+//! M-step on them, so one pass over the samples per iteration; `threads` spreads the chunks over
+//! threads with the same result, bit for bit.
+//!
 //! The DFMR authors' penalized MLE replaces the covariance update by
 //! S_k = (scatter_k + 2 a_n S_x) / (n_k + 2 a_n), a_n = 1 / sqrt(n), with S_x the sample
 //! covariance of all the data (and reg_covar still added). The covariance prior
@@ -27,10 +32,15 @@
 //! repaired at the data's scale, not at the smallest double. Data whose scale double precision
 //! cannot fit (spread below 1e-150, magnitude above 1e150) is rejected with `DataScale`.
 
-use super::density::{factored_len, pass_scratch_len, FactoredMixture};
+use super::density::{factored_len, FactoredMixture};
 use super::mixture::{CovKind, Mixture};
-use crate::dispatch::{dim, dispatch_dim, with_avx2};
+use super::stats::{
+    accumulate, add_weighted, chunk_rows, chunk_scratch_len, gmm_stats_len, log_likelihood, m_step,
+    mean_log_likelihood, params_len, prior_samples, repair_covariances, sample_covariance,
+    split_chunk_scratch, split_params, Params, SampleWeights,
+};
 use crate::linalg::axpy;
+use crate::parallel::check_threads;
 use crate::rng::Rng;
 use crate::status::{check_data_scale, checked_add, checked_mul, ensure_len};
 use crate::Status;
@@ -105,6 +115,12 @@ pub struct GmmFitOptions {
     /// iteration's convergence test compares with it, so convergence is judged across calls.
     /// Not finite (the default, -inf): no previous value.
     pub previous_lower_bound: f64,
+    /// Threads for the passes over the samples (>= 1; more than 1 needs the `std` feature).
+    /// The samples are cut into chunks of [`crate::parallel::CHUNK`] whatever the count, and
+    /// their statistics merged in chunk order, so every thread count gives the same fit, bit
+    /// for bit. With more than 1, the fit allocates a statistics slot per chunk and a chunk's
+    /// scratch per thread from the heap.
+    pub threads: usize,
 }
 
 impl Default for GmmFitOptions {
@@ -122,6 +138,7 @@ impl Default for GmmFitOptions {
             prior_samples: 0.0,
             min_component_samples: 0.0,
             previous_lower_bound: f64::NEG_INFINITY,
+            threads: 1,
         }
     }
 }
@@ -141,6 +158,21 @@ impl GmmFitOptions {
             min_component_samples: 1.0,
             ..GmmFitOptions::default()
         }
+    }
+
+    /// `BadParameter` unless reg_covar, tol, prior_samples and min_component_samples are in
+    /// range, n_init >= 1 and the thread count possible ([`GmmFitOptions`]'s fields).
+    pub(crate) fn check(&self) -> Result<(), Status> {
+        let reg_ok = self.reg_covar >= 0.0 && self.reg_covar.is_finite();
+        let tol_ok = self.tol >= 0.0;
+        let prior_ok = self.prior_samples >= 0.0
+            && self.prior_samples.is_finite()
+            && self.min_component_samples >= 0.0
+            && self.min_component_samples.is_finite();
+        if !reg_ok || !tol_ok || !prior_ok || self.n_init == 0 {
+            return Err(Status::BadParameter);
+        }
+        check_threads(self.threads)
     }
 }
 
@@ -166,41 +198,18 @@ pub struct GmmFitReport {
     pub prior_samples: f64,
 }
 
-/// The parameter block of one mixture inside the workspace: weights, means, covariances.
-fn params_len(k: usize, d: usize, kind: CovKind) -> Result<usize, Status> {
-    checked_add(
-        checked_add(k, checked_mul(k, d)?)?,
-        checked_mul(k, kind.cov_len(d)?)?,
-    )
-}
-
-/// Workspace (doubles) of [`gmm_fit`]: responsibilities n K, the factored mixture, one pass's
-/// scratch, two parameter blocks (current and best), the sample covariance, n distances for
-/// k-means++ and 4 d for centred samples. `SizeOverflow` if that overflows.
+/// Workspace (doubles) of [`gmm_fit`]: responsibilities n K (the start and the optional
+/// outputs), the factored mixture, two parameter blocks (current and best), the sample
+/// covariance, n distances for k-means++, two sets of statistics (the total and one chunk's)
+/// and one chunk's scratch (chunks of min(n, 4096) samples). `SizeOverflow` if that overflows.
 pub fn gmm_fit_work_len(n: usize, k: usize, d: usize, kind: CovKind) -> Result<usize, Status> {
     let mut len = checked_mul(n, k)?;
     len = checked_add(len, factored_len(k, d, kind)?)?;
-    len = checked_add(len, pass_scratch_len(k, d)?)?;
     len = checked_add(len, checked_mul(2, params_len(k, d, kind)?)?)?;
     len = checked_add(len, kind.cov_len(d)?)?;
-    checked_add(checked_add(len, n)?, checked_mul(4, d)?)
-}
-
-/// Mutable views of one parameter block.
-struct Params<'a> {
-    weights: &'a mut [f64],
-    means: &'a mut [f64],
-    covs: &'a mut [f64],
-}
-
-fn split_params(block: &mut [f64], k: usize, d: usize, cov_len: usize) -> Params<'_> {
-    let (weights, rest) = block.split_at_mut(k);
-    let (means, rest) = rest.split_at_mut(k * d);
-    Params {
-        weights,
-        means,
-        covs: &mut rest[..k * cov_len],
-    }
+    len = checked_add(len, n)?;
+    len = checked_add(len, checked_mul(2, gmm_stats_len(k, d, kind)?)?)?;
+    checked_add(len, chunk_scratch_len(k, d, chunk_rows(n))?)
 }
 
 /// The optional per-sample outputs of [`gmm_fit`], at the returned parameters.
@@ -257,15 +266,7 @@ pub fn gmm_fit(
     if n < k {
         return Err(Status::TooFewSamples);
     }
-    let reg_ok = opts.reg_covar >= 0.0 && opts.reg_covar.is_finite();
-    let tol_ok = opts.tol >= 0.0;
-    let prior_ok = opts.prior_samples >= 0.0
-        && opts.prior_samples.is_finite()
-        && opts.min_component_samples >= 0.0
-        && opts.min_component_samples.is_finite();
-    if !reg_ok || !tol_ok || !prior_ok || opts.n_init == 0 {
-        return Err(Status::BadParameter);
-    }
+    opts.check()?;
     let len_resp = checked_mul(n, k)?;
     ensure_len(weights_out.len(), k)?;
     ensure_len(means_out.len(), checked_mul(k, d)?)?;
@@ -312,7 +313,6 @@ pub fn gmm_fit(
     let plen = params_len(k, d, kind)?;
     let (resp, rest) = work.split_at_mut(len_resp);
     let (factored, rest) = rest.split_at_mut(factored_len(k, d, kind)?);
-    let (scratch, rest) = rest.split_at_mut(pass_scratch_len(k, d)?);
     let (current, rest) = rest.split_at_mut(plen);
     let (best, rest) = rest.split_at_mut(plen);
     let (sample_cov, rest) = rest.split_at_mut(cov_len);
@@ -322,8 +322,11 @@ pub fn gmm_fit(
         FactoredMixture::new(&mix, factored)?;
     }
     let (distances, rest) = rest.split_at_mut(n);
-    let centred = &mut rest[..4 * d];
-    sample_covariance(x, n, d, kind, sample_cov, &mut centred[..d]);
+    let stats_len = gmm_stats_len(k, d, kind)?;
+    let (stats, rest) = rest.split_at_mut(stats_len);
+    // One chunk's statistics, then one chunk's scratch: the work of `accumulate`.
+    let chunk_work = &mut rest[..stats_len + chunk_scratch_len(k, d, chunk_rows(n))?];
+    sample_covariance(opts.threads, x, n, d, kind, sample_cov, stats, chunk_work)?;
 
     let mut em = Em {
         x,
@@ -336,10 +339,10 @@ pub fn gmm_fit(
         sample_weights,
         resp,
         factored,
-        scratch,
         sample_cov,
         distances,
-        centred,
+        stats,
+        chunk_work,
     };
     // Only starts that draw k-means++ seeds differ between runs.
     let runs = match init {
@@ -372,7 +375,8 @@ pub fn gmm_fit(
     let p = split_params(best, k, d, cov_len);
     if resp_out.is_some() || labels_out.is_some() {
         let fm = factored_mixture(&p, k, d, kind, em.factored)?;
-        fm.responsibilities(x, n, em.resp, em.scratch)?;
+        let scratch = split_chunk_scratch(&mut em.chunk_work[stats_len..], k, d, chunk_rows(n));
+        fm.responsibilities(x, n, em.resp, scratch.pass)?;
         if let Some(out) = resp_out {
             out[..len_resp].copy_from_slice(em.resp);
         }
@@ -411,10 +415,12 @@ struct Em<'a, 'w> {
     sample_weights: Option<SampleWeights<'a>>,
     resp: &'w mut [f64],
     factored: &'w mut [f64],
-    scratch: &'w mut [f64],
     sample_cov: &'w mut [f64],
     distances: &'w mut [f64],
-    centred: &'w mut [f64],
+    /// The statistics of the current E-step.
+    stats: &'w mut [f64],
+    /// One chunk's statistics and scratch.
+    chunk_work: &'w mut [f64],
 }
 
 impl Em<'_, '_> {
@@ -454,11 +460,11 @@ impl Em<'_, '_> {
                     normalize(row);
                 }
                 weigh_rows(self.resp, k, sample_weights);
-                counts.0 += self.m_step(&mut p, &mut rng);
+                counts.0 += self.m_step_from_responsibilities(&mut p, &mut rng);
             }
             GmmInit::KMeansPlusPlus { .. } => {
                 self.kmeans_start(&mut p, &mut rng);
-                counts.0 += self.m_step(&mut p, &mut rng);
+                counts.0 += self.m_step_from_responsibilities(&mut p, &mut rng);
             }
             GmmInit::Partial {
                 weights,
@@ -468,7 +474,7 @@ impl Em<'_, '_> {
             } => {
                 if weights.is_none() || means.is_none() || covs.is_none() {
                     self.kmeans_start(&mut p, &mut rng);
-                    counts.0 += self.m_step(&mut p, &mut rng);
+                    counts.0 += self.m_step_from_responsibilities(&mut p, &mut rng);
                 }
                 if let Some(w) = weights {
                     p.weights.copy_from_slice(&w[..k]);
@@ -487,20 +493,43 @@ impl Em<'_, '_> {
         let mut iterations = 0;
         let mut converged = false;
         let mut previous = opts.previous_lower_bound;
+        let prior = prior_samples(opts, n as f64);
         for t in 0..opts.max_iter {
             counts.1 +=
-                repair_covariances(&mut p, k, d, kind, opts.reg_covar, floor, self.factored)?;
+                repair_covariances(p.covs, k, d, kind, opts.reg_covar, floor, self.factored)?;
             let fm = factored_mixture(&p, k, d, kind, self.factored)?;
-            let mut ll = fm.e_step(x, n, self.resp, self.scratch)?;
-            if let Some(sw) = sample_weights {
-                ll = weighted_log_likelihood(&fm, x, n, sw, self.distances, self.scratch)?;
-                weigh_rows(self.resp, k, sample_weights);
-            }
-            let mean_ll = ll / total_weight;
+            self.stats.fill(0.0);
+            let (stats, work) = (&mut *self.stats, &mut *self.chunk_work);
+            accumulate(
+                opts.threads,
+                &fm,
+                p.means,
+                x,
+                n,
+                sample_weights,
+                stats,
+                work,
+            )?;
+            let mean_ll = mean_log_likelihood(self.stats);
             if let Some(tr) = trace.as_deref_mut() {
                 tr[t] = mean_ll;
             }
-            counts.0 += self.m_step(&mut p, &mut rng);
+            let mut reseed = |_| {
+                let i = rng.below(n as u64) as usize;
+                &x[i * d..(i + 1) * d]
+            };
+            let (sample_cov, stats) = (&*self.sample_cov, &*self.stats);
+            counts.0 += m_step(
+                stats,
+                k,
+                d,
+                kind,
+                opts,
+                prior,
+                sample_cov,
+                &mut p,
+                &mut reseed,
+            );
             iterations = t + 1;
             if libm::fabs(mean_ll - previous) < opts.tol {
                 converged = true;
@@ -508,12 +537,10 @@ impl Em<'_, '_> {
             }
             previous = mean_ll;
         }
-        counts.1 += repair_covariances(&mut p, k, d, kind, opts.reg_covar, floor, self.factored)?;
+        counts.1 += repair_covariances(p.covs, k, d, kind, opts.reg_covar, floor, self.factored)?;
         let fm = factored_mixture(&p, k, d, kind, self.factored)?;
-        let ll = match sample_weights {
-            Some(sw) => weighted_log_likelihood(&fm, x, n, sw, self.distances, self.scratch)?,
-            None => fm.log_likelihood(x, n, self.scratch)?,
-        };
+        let work = &mut self.chunk_work[self.stats.len() - 1..];
+        let ll = log_likelihood(opts.threads, &fm, x, n, sample_weights, work)?;
         // Back to the caller's scale: sum_i w_i log f(x_i).
         let total = ll * sample_weights.map_or(1.0, |sw| sw.max);
         if !total.is_finite() {
@@ -527,7 +554,7 @@ impl Em<'_, '_> {
             reseeded: counts.0,
             regularized: counts.1,
             best_restart: run,
-            prior_samples: prior_samples(opts, n),
+            prior_samples: prior,
         })
     }
 
@@ -543,20 +570,45 @@ impl Em<'_, '_> {
         kmeans_labels(x, n, d, k, kmeans_iter, rng, p, self.distances, self.resp);
     }
 
-    /// The M-step from `resp`; returns how many components were reseeded.
-    fn m_step(&mut self, p: &mut Params, rng: &mut Rng) -> usize {
+    /// The first M-step, from the responsibilities in `resp`: statistics about the
+    /// responsibility-weighted means, then [`m_step`]. Returns how many components were
+    /// reseeded.
+    fn m_step_from_responsibilities(&mut self, p: &mut Params, rng: &mut Rng) -> usize {
+        let (x, n, d, k, kind) = (self.x, self.n, self.d, self.k, self.kind);
+        let (resp, stats_len) = (&*self.resp, self.stats.len());
+        p.means.fill(0.0);
+        let mass = &mut *p.weights;
+        mass.fill(0.0);
+        for (row, r) in x.chunks_exact(d).zip(resp.chunks_exact(k)) {
+            for (c, &rc) in r.iter().enumerate() {
+                mass[c] += rc;
+                axpy(rc, row, &mut p.means[c * d..(c + 1) * d]);
+            }
+        }
+        for (mean, &m) in p.means.chunks_exact_mut(d).zip(mass.iter()) {
+            if m > 0.0 {
+                mean.iter_mut().for_each(|v| *v /= m);
+            }
+        }
+        self.stats.fill(0.0);
+        let scratch = &mut self.chunk_work[stats_len..];
+        let centred = split_chunk_scratch(scratch, k, d, chunk_rows(n)).centred;
+        add_weighted(x, resp, k, d, kind, p.means, self.stats, centred);
+        let mut reseed = |_| {
+            let i = rng.below(n as u64) as usize;
+            &x[i * d..(i + 1) * d]
+        };
+        let prior = prior_samples(self.opts, n as f64);
         m_step(
-            self.x,
-            self.n,
-            self.d,
-            self.k,
-            self.kind,
+            self.stats,
+            k,
+            d,
+            kind,
             self.opts,
-            self.resp,
+            prior,
             self.sample_cov,
-            self.centred,
             p,
-            rng,
+            &mut reseed,
         )
     }
 }
@@ -618,83 +670,6 @@ fn factored_mixture<'w>(
     FactoredMixture::new(&mix, storage)
 }
 
-/// Makes every covariance factorizable: one that fails Cholesky (or has a non-positive
-/// variance, or one below `data_floor`) gets `max(reg_covar, 1e-12 * its mean variance, data_floor)` times 10^j added to
-/// its diagonal, j = 0..=9, until it factors, where `data_floor` is 1e-12 times the data's mean
-/// variance: a component collapsed onto a point (variance 0 with reg_covar 0) is repaired at the
-/// data's scale, not at 2.2e-308, and counted. Returns how many were raised; `NotSpd` if one
-/// never factors, or if there is no scale to repair it at (every sample identical, reg_covar 0).
-/// `scratch` holds at least d * d doubles.
-fn repair_covariances(
-    p: &mut Params,
-    k: usize,
-    d: usize,
-    kind: CovKind,
-    reg_covar: f64,
-    data_floor: f64,
-    scratch: &mut [f64],
-) -> Result<usize, Status> {
-    let cov_len = p.covs.len() / k;
-    let mut raised = 0;
-    for cov in p.covs.chunks_exact_mut(cov_len) {
-        let diagonal = |cov: &[f64], a: usize| match kind {
-            CovKind::Full => cov[a * d + a],
-            CovKind::Diag => cov[a],
-        };
-        let mean_variance = (0..d).map(|a| diagonal(cov, a)).sum::<f64>() / d as f64;
-        let mut bump = reg_covar
-            .max(1e-12 * libm::fabs(mean_variance))
-            .max(data_floor);
-        // A variance below the data floor is a component collapsed onto a point, even when it
-        // factors (a diagonal one of 1e-30 does): it is repaired too.
-        let collapsed = |cov: &[f64]| (0..d).any(|a| diagonal(cov, a) < data_floor);
-        let mut attempts = 0;
-        while collapsed(cov) || !factorizes(cov, d, kind, scratch) {
-            if attempts == 10 || bump <= 0.0 {
-                return Err(Status::NotSpd);
-            }
-            for a in 0..d {
-                match kind {
-                    CovKind::Full => cov[a * d + a] += bump,
-                    CovKind::Diag => cov[a] += bump,
-                }
-            }
-            bump *= 10.0;
-            attempts += 1;
-        }
-        raised += usize::from(attempts > 0);
-    }
-    Ok(raised)
-}
-
-/// Whether a covariance is usable: finite with positive variances, and (full) factors.
-fn factorizes(cov: &[f64], d: usize, kind: CovKind, scratch: &mut [f64]) -> bool {
-    match kind {
-        CovKind::Diag => cov.iter().all(|&v| v > 0.0 && v.is_finite()),
-        CovKind::Full => {
-            let s = &mut scratch[..d * d];
-            s.copy_from_slice(&cov[..d * d]);
-            crate::linalg::cholesky(s, d).is_ok()
-        }
-    }
-}
-
-/// Sample weights as the fit uses them: divided by the largest, so that their scale (1e-300 or
-/// 1e300) changes nothing, neither the sklearn-style `+ 10 eps` of each component's mass nor a
-/// sum that would underflow or overflow. Uniform weights of any scale become exactly 1.
-#[derive(Clone, Copy, Debug)]
-struct SampleWeights<'a> {
-    w: &'a [f64],
-    max: f64,
-}
-
-impl SampleWeights<'_> {
-    /// w_i / max, in (0, 1].
-    fn at(&self, i: usize) -> f64 {
-        self.w[i] / self.max
-    }
-}
-
 /// The first n sample weights when they are finite (`NonFinite`), non-negative and not all 0
 /// (`SampleWeights`); `BufferTooShort` when fewer than n.
 fn check_sample_weights(w: &[f64], n: usize) -> Result<SampleWeights<'_>, Status> {
@@ -721,24 +696,6 @@ fn weigh_rows(resp: &mut [f64], k: usize, sample_weights: Option<SampleWeights>)
     }
 }
 
-/// sum_i (w_i / max) log f(x_i), with `log_f` (n doubles) as scratch for the per-sample values.
-fn weighted_log_likelihood(
-    fm: &FactoredMixture,
-    x: &[f64],
-    n: usize,
-    sw: SampleWeights,
-    log_f: &mut [f64],
-    scratch: &mut [f64],
-) -> Result<f64, Status> {
-    fm.log_density(x, n, log_f, scratch)?;
-    let total: f64 = log_f.iter().enumerate().map(|(i, l)| sw.at(i) * l).sum();
-    if total.is_finite() {
-        Ok(total)
-    } else {
-        Err(Status::NonFinite)
-    }
-}
-
 /// `Ok` when `resp` holds n rows of K finite (`NonFinite`), non-negative values summing to 1
 /// within [`START_SUM_TOL`] (`Weights`).
 fn check_responsibilities(resp: &[f64], n: usize, k: usize) -> Result<(), Status> {
@@ -748,210 +705,6 @@ fn check_responsibilities(resp: &[f64], n: usize, k: usize) -> Result<(), Status
         return Err(Status::NonFinite);
     }
     resp[..len].chunks_exact(k).try_for_each(check_sums_to_one)
-}
-
-/// The sample covariance of all the data, (1/n) sum (x_i - xbar)(x_i - xbar)^T (diagonal: its
-/// diagonal), into `out`; `mean` (d doubles) is scratch.
-fn sample_covariance(
-    x: &[f64],
-    n: usize,
-    d: usize,
-    kind: CovKind,
-    out: &mut [f64],
-    mean: &mut [f64],
-) {
-    mean.fill(0.0);
-    for row in x.chunks_exact(d) {
-        axpy(1.0 / n as f64, row, mean);
-    }
-    out.fill(0.0);
-    for row in x.chunks_exact(d) {
-        add_scatter(out, row, mean, 1.0 / n as f64, d, kind);
-    }
-    mirror_upper(out, d, kind);
-}
-
-/// `out += w (x - mu)(x - mu)^T`: the upper triangle (full) or the diagonal (diag).
-#[inline]
-fn add_scatter(out: &mut [f64], x: &[f64], mu: &[f64], w: f64, d: usize, kind: CovKind) {
-    match kind {
-        CovKind::Diag => {
-            for ((o, &xa), &ma) in out.iter_mut().zip(x).zip(mu) {
-                *o += w * (xa - ma) * (xa - ma);
-            }
-        }
-        CovKind::Full => {
-            for a in 0..d {
-                let wa = w * (x[a] - mu[a]);
-                for ((o, &xb), &mb) in out[a * d + a..(a + 1) * d]
-                    .iter_mut()
-                    .zip(&x[a..])
-                    .zip(&mu[a..])
-                {
-                    *o += wa * (xb - mb);
-                }
-            }
-        }
-    }
-}
-
-/// Overwrites the upper triangle of `cov` (d x d) with sum_i r_ic (x_i - mu)(x_i - mu)^T over the
-/// n rows of `x`, r_ic = `resp[i*k + c]`; the strict lower triangle is left as it was.
-/// Four samples at a time, so each entry is loaded and stored once per four samples;
-/// `centred` (4 d doubles) holds their centred rows.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn weighted_scatter_full_portable<const D: usize>(
-    x: &[f64],
-    resp: &[f64],
-    k: usize,
-    c: usize,
-    mean: &[f64],
-    d: usize,
-    cov: &mut [f64],
-    centred: &mut [f64],
-) {
-    let d = dim::<D>(d);
-    let mean = &mean[..d];
-    let cov = &mut cov[..d * d];
-    for a in 0..d {
-        cov[a * d + a..(a + 1) * d].fill(0.0);
-    }
-    let centred = &mut centred[..4 * d];
-    let mut rows = x.chunks_exact(4 * d);
-    let mut weights = resp.chunks_exact(4 * k);
-    for (quad, r) in (&mut rows).zip(&mut weights) {
-        for (v, (&xv, &m)) in centred.iter_mut().zip(quad.iter().zip(mean.iter().cycle())) {
-            *v = xv - m;
-        }
-        let w = [r[c], r[k + c], r[2 * k + c], r[3 * k + c]];
-        let (v0, rest) = centred.split_at(d);
-        let (v1, rest) = rest.split_at(d);
-        let (v2, v3) = rest.split_at(d);
-        for a in 0..d {
-            let (u0, u1, u2, u3) = (w[0] * v0[a], w[1] * v1[a], w[2] * v2[a], w[3] * v3[a]);
-            let cols = v0[a..].iter().zip(&v1[a..]).zip(&v2[a..]).zip(&v3[a..]);
-            for (g, (((b0, b1), b2), b3)) in cov[a * d + a..(a + 1) * d].iter_mut().zip(cols) {
-                *g += (u0 * b0 + u1 * b1) + (u2 * b2 + u3 * b3);
-            }
-        }
-    }
-    for (row, r) in rows
-        .remainder()
-        .chunks_exact(d)
-        .zip(weights.remainder().chunks_exact(k))
-    {
-        add_scatter(cov, row, mean, r[c], d, CovKind::Full);
-    }
-}
-
-with_avx2! {
-    /// [`weighted_scatter_full_portable`], for the best instruction set the CPU has.
-    fn weighted_scatter_full = weighted_scatter_full_portable(
-        x: &[f64], resp: &[f64], k: usize, c: usize, mean: &[f64], d: usize, cov: &mut [f64],
-        centred: &mut [f64],
-    )
-}
-
-/// Copies the upper triangle of a full d x d matrix to its lower triangle (nothing for diag).
-fn mirror_upper(m: &mut [f64], d: usize, kind: CovKind) {
-    if kind == CovKind::Full {
-        for a in 0..d {
-            for b in a + 1..d {
-                m[b * d + a] = m[a * d + b];
-            }
-        }
-    }
-}
-
-/// The M-step from the responsibilities (see the module docs). Returns how many components were
-/// reseeded because their mass fell below [`MIN_COMPONENT_MASS`].
-#[allow(clippy::too_many_arguments)]
-fn m_step(
-    x: &[f64],
-    n: usize,
-    d: usize,
-    k: usize,
-    kind: CovKind,
-    opts: &GmmFitOptions,
-    resp: &[f64],
-    sample_cov: &[f64],
-    centred: &mut [f64],
-    p: &mut Params,
-    rng: &mut Rng,
-) -> usize {
-    let cov_len = sample_cov.len();
-    // n_k (sklearn adds 10 eps so that no n_k is exactly 0) and the weighted sums of x.
-    let nk = &mut *p.weights;
-    nk.fill(10.0 * f64::EPSILON);
-    p.means.fill(0.0);
-    for (row, r) in x.chunks_exact(d).zip(resp.chunks_exact(k)) {
-        for (c, &rc) in r.iter().enumerate() {
-            nk[c] += rc;
-            axpy(rc, row, &mut p.means[c * d..(c + 1) * d]);
-        }
-    }
-    let mut reseeded = 0;
-    let penalty = prior_samples(opts, n);
-    let min_mass = opts.min_component_samples.max(MIN_COMPONENT_MASS);
-    for c in 0..k {
-        let mean = &mut p.means[c * d..(c + 1) * d];
-        let cov = &mut p.covs[c * cov_len..(c + 1) * cov_len];
-        if nk[c] < min_mass {
-            // An empty component: restart it at a data point with the data's covariance.
-            let i = rng.below(n as u64) as usize;
-            mean.copy_from_slice(&x[i * d..(i + 1) * d]);
-            cov.copy_from_slice(sample_cov);
-            add_to_diagonal(cov, d, kind, opts.reg_covar);
-            nk[c] = 1.0;
-            reseeded += 1;
-            continue;
-        }
-        for m in mean.iter_mut() {
-            *m /= nk[c];
-        }
-        match kind {
-            CovKind::Full => {
-                dispatch_dim!(
-                    d,
-                    weighted_scatter_full(x, resp, k, c, mean, d, cov, centred)
-                )
-            }
-            CovKind::Diag => {
-                cov.fill(0.0);
-                for (row, r) in x.chunks_exact(d).zip(resp.chunks_exact(k)) {
-                    add_scatter(cov, row, mean, r[c], d, kind);
-                }
-            }
-        }
-        mirror_upper(cov, d, kind);
-        let denominator = nk[c] + penalty;
-        for (v, &s) in cov.iter_mut().zip(sample_cov) {
-            *v = (*v + penalty * s) / denominator;
-        }
-        add_to_diagonal(cov, d, kind, opts.reg_covar);
-    }
-    let total: f64 = nk.iter().sum();
-    for w in nk.iter_mut() {
-        *w /= total;
-    }
-    reseeded
-}
-
-/// The covariance prior's pseudo-samples for n samples: `prior_samples` plus the pMLE's
-/// 2 / sqrt(n) when `penalized`.
-fn prior_samples(opts: &GmmFitOptions, n: usize) -> f64 {
-    let pmle = if opts.penalized {
-        2.0 / crate::special::sqrt(n as f64)
-    } else {
-        0.0
-    };
-    opts.prior_samples + pmle
-}
-
-/// Adds `v` to the diagonal of a covariance (full or diag).
-fn add_to_diagonal(cov: &mut [f64], d: usize, kind: CovKind, v: f64) {
-    (0..d).for_each(|a| cov[kind.variance_index(d, a)] += v);
 }
 
 /// Squared Euclidean distance.
@@ -1036,43 +789,6 @@ fn kmeans_labels(
         for (row, r) in x.chunks_exact(d).zip(resp.chunks_exact(k)) {
             let c = r.iter().position(|&v| v == 1.0).unwrap_or(0);
             axpy(1.0 / counts[c], row, &mut centers[c * d..(c + 1) * d]);
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The four-at-a-time scatter (every fixed-d instance, the runtime-d one, AVX2 or not)
-    /// against the plain per-sample definition.
-    #[test]
-    fn weighted_scatter_matches_its_definition() {
-        let mut rng = Rng::new(3);
-        for d in [1usize, 3, 10, 16, 17, 23] {
-            let (n, k, c) = (43usize, 3usize, 1usize);
-            let x: std::vec::Vec<f64> = (0..n * d).map(|_| rng.normal()).collect();
-            let resp: std::vec::Vec<f64> = (0..n * k).map(|_| rng.uniform()).collect();
-            let mean: std::vec::Vec<f64> = (0..d).map(|_| rng.normal()).collect();
-            let mut cov = std::vec![f64::NAN; d * d];
-            let mut centred = std::vec![f64::NAN; 4 * d];
-            dispatch_dim!(
-                d,
-                weighted_scatter_full(&x, &resp, k, c, &mean, d, &mut cov, &mut centred)
-            );
-            for a in 0..d {
-                for b in a..d {
-                    let want: f64 = (0..n)
-                        .map(|i| {
-                            resp[i * k + c] * (x[i * d + a] - mean[a]) * (x[i * d + b] - mean[b])
-                        })
-                        .sum();
-                    assert!(
-                        (cov[a * d + b] - want).abs() <= 1e-12 * want.abs().max(1.0),
-                        "d={d} ({a},{b})"
-                    );
-                }
-            }
         }
     }
 }

@@ -119,6 +119,10 @@ impl<'a> Mixture<'a> {
     pub fn weights(&self) -> &'a [f64] {
         self.weights
     }
+    /// The K d means, component after component.
+    pub fn means(&self) -> &'a [f64] {
+        self.means
+    }
     /// Component `i`'s mean (d values); `i < K`.
     pub fn mean(&self, i: usize) -> &'a [f64] {
         &self.means[i * self.d..(i + 1) * self.d]

@@ -1,4 +1,5 @@
-//! Gaussian mixtures: checked views over caller buffers, densities, the local EM fit.
+//! Gaussian mixtures: checked views over caller buffers, densities, the local EM fit and its
+//! sufficient statistics (E-step, merge, M-step).
 //!
 //! A mixture of K components in d dimensions is `weights[K]`, `means[K*d]` and either
 //! `covs[K*d*d]` (full, symmetric, row-major) or `covs[K*d]` (diagonal). m mixtures with the same
@@ -7,6 +8,7 @@
 mod density;
 mod fit;
 mod mixture;
+mod stats;
 
 pub use density::{
     bic, density_work_len, factored_len, hard_labels, log_density, log_likelihood,
@@ -18,3 +20,7 @@ pub use fit::{
     MIN_COMPONENT_MASS, START_SUM_TOL,
 };
 pub use mixture::{CovKind, Mixture, SYMMETRY_TOL, WEIGHT_SUM_TOL};
+pub use stats::{
+    gmm_accumulate, gmm_accumulate_work_len, gmm_m_step, gmm_m_step_work_len, gmm_merge_stats,
+    gmm_stats_len, GmmMStepReport,
+};

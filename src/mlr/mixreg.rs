@@ -1844,6 +1844,25 @@ fn drive<S: Source>(
     Ok(report)
 }
 
+/// The checks of one node's statistics from another machine (see [`mixreg_fit_grouped`]):
+/// `NodeSizes` (n_j not a whole number in [1, 2^53]), `BadParameter` (c_j < 0, or an intercept
+/// column whose G_j[0][0] is not n_j), then [`check_gram`].
+fn check_node(node: &[f64], p: usize, intercept: bool) -> Result<(), Status> {
+    let (nj, cj) = (node[0], node[1]);
+    // Also rejects NaN.
+    if nj.partial_cmp(&0.0) != Some(core::cmp::Ordering::Greater) {
+        return Err(Status::NodeSizes);
+    }
+    // A count is a whole number of samples, at most 2^53 (where doubles stop counting).
+    if nj != libm::floor(nj) || nj > 9_007_199_254_740_992.0 {
+        return Err(Status::NodeSizes);
+    }
+    if cj < 0.0 || (intercept && node[2 + p] != nj) {
+        return Err(Status::BadParameter);
+    }
+    check_gram(node, p)
+}
+
 /// `NotSpd` unless one node's statistics [n, c, b (p), G (p x p)] pass the checks data always
 /// passes: G's diagonal >= 0, and the Cauchy-Schwarz bounds b_a^2 <= c G_aa and
 /// G_ab^2 <= G_aa G_bb within a relative rounding slack of 1e-9.
@@ -1927,21 +1946,9 @@ pub fn mixreg_fit_grouped(
     let p = ctx.p;
     let (mut n_total, mut sum_sq, mut sum_y) = (0.0, 0.0, 0.0);
     for node in stats.chunks_exact(len) {
-        let (nj, cj) = (node[0], node[1]);
-        // Also rejects NaN (excluded above anyway).
-        if nj.partial_cmp(&0.0) != Some(core::cmp::Ordering::Greater) {
-            return Err(Status::NodeSizes);
-        }
-        // A count is a whole number of samples, at most 2^53 (where doubles stop counting).
-        if nj != libm::floor(nj) || nj > 9_007_199_254_740_992.0 {
-            return Err(Status::NodeSizes);
-        }
-        if cj < 0.0 || (opts.intercept && node[2 + p] != nj) {
-            return Err(Status::BadParameter);
-        }
-        check_gram(node, p)?;
-        n_total += nj;
-        sum_sq += cj;
+        check_node(node, p, opts.intercept)?;
+        n_total += node[0];
+        sum_sq += node[1];
         sum_y += node[2];
     }
     if !(n_total.is_finite() && sum_sq.is_finite()) {
@@ -2018,4 +2025,262 @@ pub fn mixreg_fit(
     ctx.n_total = n_total;
     let src = Ungrouped { x, y, n, d };
     drive(&src, &ctx, opts, init, trace, work, outs)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The EM's sufficient statistics, for drivers outside this module (threads, processes,
+// machines, streams): the same E-step passes and M-step the fits run, with every component's
+// Gram accumulated (no complement), so that statistics of chunks add up.
+
+/// The totals after the accumulators: samples N, sum y^2, sum y, log-likelihood.
+const MIXREG_TOTALS: usize = 4;
+
+/// Length (doubles) of the statistics of a K-component regression mixture with p = d (+ 1 with
+/// an intercept) coefficients: K p^2 + K p + 3 K + 4. Per component: the Gram
+/// A_k = sum_j r_jk G_j (K p x p; upper triangle, zeros below), then the vectors
+/// s1_k = sum_j r_jk (b_j - G_j theta_k) (K p), the residual sums s0_k = sum_j r_jk RSS_jk(theta_k)
+/// (K), the masses sum_j r_jk (K) and the sample masses sum_j r_jk n_j (K), all at the E-step's
+/// coefficients theta_k; then N = sum_j n_j, sum y^2, sum y and the log-likelihood. Statistics of
+/// disjoint data under the same parameters add.
+pub fn mixreg_stats_len(k: usize, d: usize, intercept: bool) -> Result<usize, Status> {
+    if k == 0 {
+        return Err(Status::ZeroSize);
+    }
+    checked_add(acc_len(k, n_coefs(d, intercept)?)?, MIXREG_TOTALS)
+}
+
+/// Workspace (doubles) of [`mixreg_accumulate`] and [`mixreg_accumulate_grouped`]: one
+/// parameter block, a copy of the statistics, the 3 K E-step constants and one pass's scratch,
+/// 64 (2 p + 2 K + 6) doubles; independent of n and m.
+pub fn mixreg_accumulate_work_len(k: usize, d: usize, intercept: bool) -> Result<usize, Status> {
+    let p = n_coefs(d, intercept)?;
+    let mut len = checked_add(params_len(k, p)?, mixreg_stats_len(k, d, intercept)?)?;
+    len = checked_add(len, checked_mul(3, k)?)?;
+    let per_sample = checked_add(checked_mul(2, checked_add(p, k)?)?, 6)?;
+    checked_add(len, checked_mul(BLOCK, per_sample)?)
+}
+
+/// The context of the statistics functions: the checked options (the untied model only) and
+/// the parameters' lengths.
+fn spine_context(opts: &MixRegOptions, d: usize) -> Result<Ctx, Status> {
+    if opts.k == 0 || d == 0 {
+        return Err(Status::ZeroSize);
+    }
+    if opts.symmetric {
+        return Err(Status::BadParameter);
+    }
+    let p = n_coefs(d, opts.intercept)?;
+    let known_s2 = match opts.noise {
+        Noise::Known(sigma) => {
+            inverse_noise_variance(sigma)?;
+            let v = sigma * sigma;
+            if !(v.is_finite() && v > 0.0) {
+                return Err(Status::BadParameter);
+            }
+            v
+        }
+        _ => 0.0,
+    };
+    Ok(Ctx {
+        k: opts.k,
+        p,
+        symmetric: false,
+        noise: opts.noise,
+        known_s2,
+        floor: 0.0,
+        scale: 1.0,
+        n_total: 0.0,
+    })
+}
+
+/// The E-step as statistics over one data source: checks the parameters, runs the fit's pass
+/// with every Gram accumulated, and adds the result and the totals to `stats`.
+#[allow(clippy::too_many_arguments)]
+fn accumulate_source<S: Source>(
+    src: &S,
+    ctx: &Ctx,
+    totals: [f64; 3],
+    weights: &[f64],
+    coefs: &[f64],
+    sigma2: &[f64],
+    stats: &mut [f64],
+    work: &mut [f64],
+) -> Result<(), Status> {
+    let (k, p) = (ctx.k, ctx.p);
+    let given = MixRegInit::Given {
+        weights: weights.get(..k).ok_or(Status::BufferTooShort)?,
+        coefs: coefs.get(..k * p).ok_or(Status::BufferTooShort)?,
+        sigma2: sigma2.get(..k).ok_or(Status::BufferTooShort)?,
+    };
+    check_given(ctx, &given)?;
+    let stats_len = checked_add(acc_len(k, p)?, MIXREG_TOTALS)?;
+    ensure_len(stats.len(), stats_len)?;
+    let (params, rest) = work.split_at_mut(params_len(k, p)?);
+    let (sums, rest) = rest.split_at_mut(stats_len);
+    let (consts, scratch) = rest.split_at_mut(3 * k);
+    set_start(ctx, Some(&given), params);
+    e_step_constants(ctx, params, consts);
+    sums.fill(0.0);
+    let (acc_buf, sum_totals) = sums.split_at_mut(stats_len - MIXREG_TOTALS);
+    let mut acc = Acc::new(acc_buf, k, p);
+    let ll = src.e_pass(ctx, params, consts, Some(&mut acc), None, scratch);
+    sum_totals[..3].copy_from_slice(&totals);
+    sum_totals[3] = ll;
+    if !sums.iter().all(|v| v.is_finite()) {
+        return Err(Status::NonFinite);
+    }
+    crate::parallel::add_into(&mut stats[..stats_len], sums);
+    Ok(())
+}
+
+/// The E-step of the ungrouped fit ([`mixreg_fit`]) as statistics: adds to `stats`
+/// ([`mixreg_stats_len`] doubles, zeroed by the caller before the first chunk) the statistics of
+/// the n samples (`x`: n x d, `y`: n) under the parameters `weights` (K), `coefs` (K p) and
+/// `sigma2` (K; ignored for Known noise). Calls on the chunks of a data set add up to the
+/// statistics of the whole, to rounding. The untied model only (`opts.symmetric` is
+/// `BadParameter`); `opts.k`, `intercept` and `noise` are read.
+///
+/// Errors, with `stats` untouched: `ZeroSize`, `SizeOverflow`, `BufferTooShort`, `BadParameter`
+/// (symmetric, Known sigma not > 0, sigma2 not > 0), `Weights`, `NonFinite` (data, parameters
+/// or a result not finite).
+#[allow(clippy::too_many_arguments)]
+pub fn mixreg_accumulate(
+    x: &[f64],
+    y: &[f64],
+    n: usize,
+    d: usize,
+    opts: &MixRegOptions,
+    weights: &[f64],
+    coefs: &[f64],
+    sigma2: &[f64],
+    stats: &mut [f64],
+    work: &mut [f64],
+) -> Result<(), Status> {
+    let ctx = spine_context(opts, d)?;
+    if n == 0 {
+        return Err(Status::ZeroSize);
+    }
+    let len_x = checked_mul(n, d)?;
+    ensure_len(x.len(), len_x)?;
+    ensure_len(y.len(), n)?;
+    ensure_len(
+        work.len(),
+        mixreg_accumulate_work_len(ctx.k, d, opts.intercept)?,
+    )?;
+    let (x, y) = (&x[..len_x], &y[..n]);
+    ensure_finite(x)?;
+    ensure_finite(y)?;
+    let totals = [n as f64, y.iter().map(|v| v * v).sum(), y.iter().sum()];
+    let src = Ungrouped { x, y, n, d };
+    accumulate_source(&src, &ctx, totals, weights, coefs, sigma2, stats, work)
+}
+
+/// The E-step of the grouped fit ([`mixreg_fit_grouped`]) as statistics, over m nodes'
+/// sufficient statistics (m x [`node_stats_len`], checked as that fit checks them); otherwise
+/// as [`mixreg_accumulate`]. Errors also `NodeSizes` and `NotSpd` as for the grouped fit.
+#[allow(clippy::too_many_arguments)]
+pub fn mixreg_accumulate_grouped(
+    node_stats: &[f64],
+    m: usize,
+    d: usize,
+    opts: &MixRegOptions,
+    weights: &[f64],
+    coefs: &[f64],
+    sigma2: &[f64],
+    stats: &mut [f64],
+    work: &mut [f64],
+) -> Result<(), Status> {
+    let ctx = spine_context(opts, d)?;
+    if m == 0 {
+        return Err(Status::ZeroSize);
+    }
+    let len = node_stats_len(d, opts.intercept)?;
+    let total = checked_mul(m, len)?;
+    ensure_len(node_stats.len(), total)?;
+    ensure_len(
+        work.len(),
+        mixreg_accumulate_work_len(ctx.k, d, opts.intercept)?,
+    )?;
+    let node_stats = &node_stats[..total];
+    ensure_finite(node_stats)?;
+    let mut totals = [0.0; 3];
+    for node in node_stats.chunks_exact(len) {
+        check_node(node, ctx.p, opts.intercept)?;
+        totals[0] += node[0];
+        totals[1] += node[1];
+        totals[2] += node[2];
+    }
+    let src = Grouped {
+        stats: node_stats,
+        m,
+    };
+    accumulate_source(&src, &ctx, totals, weights, coefs, sigma2, stats, work)
+}
+
+/// Workspace (doubles) of [`mixreg_m_step`]: one parameter block, a copy of the statistics,
+/// 2 p^2 + p.
+pub fn mixreg_m_step_work_len(k: usize, d: usize, intercept: bool) -> Result<usize, Status> {
+    let p = n_coefs(d, intercept)?;
+    let len = checked_add(params_len(k, p)?, mixreg_stats_len(k, d, intercept)?)?;
+    checked_add(len, checked_add(checked_mul(2, checked_mul(p, p)?)?, p)?)
+}
+
+/// The M-step from statistics, as the fits compute it (module docs: weights, coefficients as a
+/// correction of the E-step's, noise variances with their floors, emptied components).
+/// `coefs` (K p) and `sigma2` (K) hold on entry the parameters the statistics were taken at
+/// and receive the new ones (an emptied component keeps its own); `weights_out` (K) the new
+/// weights. Returns how many noise variances were set to a floor.
+///
+/// Errors, with the outputs untouched: `ZeroSize`, `SizeOverflow`, `BufferTooShort`,
+/// `BadParameter` (symmetric, Known sigma not > 0, negative masses), `NonFinite`, `NotSpd` (N < p
+/// or a singular weighted Gram).
+#[allow(clippy::too_many_arguments)]
+pub fn mixreg_m_step(
+    stats: &[f64],
+    d: usize,
+    opts: &MixRegOptions,
+    weights_out: &mut [f64],
+    coefs: &mut [f64],
+    sigma2: &mut [f64],
+    work: &mut [f64],
+) -> Result<usize, Status> {
+    let mut ctx = spine_context(opts, d)?;
+    let (k, p) = (ctx.k, ctx.p);
+    let stats_len = mixreg_stats_len(k, d, opts.intercept)?;
+    ensure_len(stats.len(), stats_len)?;
+    ensure_len(weights_out.len(), k)?;
+    ensure_len(coefs.len(), checked_mul(k, p)?)?;
+    ensure_len(sigma2.len(), k)?;
+    ensure_len(work.len(), mixreg_m_step_work_len(k, d, opts.intercept)?)?;
+    let stats = &stats[..stats_len];
+    ensure_finite(stats)?;
+    ensure_finite(&coefs[..k * p])?;
+    ensure_finite(&sigma2[..k])?;
+    let totals = &stats[stats_len - MIXREG_TOTALS..];
+    let (n_total, sum_sq, sum_y) = (totals[0], totals[1], totals[2]);
+    let masses = &stats[k * p * p + k * p + k..stats_len - MIXREG_TOTALS];
+    if masses.iter().any(|&v| v < 0.0) || sum_sq < 0.0 {
+        return Err(Status::BadParameter);
+    }
+    if n_total < p as f64 {
+        return Err(Status::NotSpd);
+    }
+    let (floor, scale) = floor_and_scale(n_total, sum_sq, opts.intercept.then_some(sum_y));
+    (ctx.floor, ctx.scale, ctx.n_total) = (floor, scale, n_total);
+    let (params, rest) = work.split_at_mut(params_len(k, p)?);
+    let (sums, rest) = rest.split_at_mut(stats_len);
+    let (chol, rest) = rest.split_at_mut(p * p);
+    let (total_gram, delta) = rest.split_at_mut(p * p);
+    sums.copy_from_slice(stats);
+    let (w, old_coefs, s2) = split_params(params, k, p);
+    w.fill(0.0);
+    old_coefs.copy_from_slice(&coefs[..k * p]);
+    s2.copy_from_slice(&sigma2[..k]);
+    let mut acc = Acc::new(&mut sums[..stats_len - MIXREG_TOTALS], k, p);
+    let floored = m_step(&ctx, params, &mut acc, total_gram, chol, &mut delta[..p])?;
+    let (w, new_coefs, s2) = split_params(params, k, p);
+    weights_out[..k].copy_from_slice(w);
+    coefs[..k * p].copy_from_slice(new_coefs);
+    sigma2[..k].copy_from_slice(s2);
+    Ok(floored)
 }
