@@ -52,6 +52,7 @@ where
     if threads > 1 && chunks > 1 {
         return sum_over_chunks_threaded(threads.min(chunks), chunks, total, scratch_len, chunk);
     }
+    // One thread, or no `std`: the chunks run here, in order (`threads` is then unused).
     let _ = threads;
     let (slot, scratch) = work.split_at_mut(total.len());
     let scratch = &mut scratch[..scratch_len];

@@ -539,6 +539,7 @@ impl Em<'_, '_> {
         }
         counts.1 += repair_covariances(p.covs, k, d, kind, opts.reg_covar, floor, self.factored)?;
         let fm = factored_mixture(&p, k, d, kind, self.factored)?;
+        // One slot (the log-likelihood), then the chunk scratch.
         let work = &mut self.chunk_work[self.stats.len() - 1..];
         let ll = log_likelihood(opts.threads, &fm, x, n, sample_weights, work)?;
         // Back to the caller's scale: sum_i w_i log f(x_i).

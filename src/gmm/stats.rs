@@ -148,8 +148,7 @@ pub(crate) fn split_chunk_scratch(
 /// Adds to `stats` the E-step statistics of the n samples `x` under `fm` (whose means are
 /// `refs`, K d), chunk by chunk ([`sum_over_chunks`]: the same result for any `threads`).
 /// `work` holds `stats.len()` + [`chunk_scratch_len`]`(K, d, chunk_rows(n))` doubles. Samples
-/// and weights must have
-/// been checked (finite); `NonFinite` when a log-density is not finite.
+/// and weights must have been checked (finite); `NonFinite` when a log-density is not finite.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn accumulate(
     threads: usize,
