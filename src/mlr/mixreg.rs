@@ -1658,7 +1658,7 @@ struct Outputs<'o> {
 }
 
 /// Checks the options, the outputs, the trace and the workspace length shared by both fits;
-/// returns the context (without the data-dependent floor, scale and N).
+/// returns the context ([`model_context`]).
 fn check_options(
     opts: &MixRegOptions,
     d: usize,
@@ -1678,17 +1678,7 @@ fn check_options(
     if units < k {
         return Err(Status::TooFewSamples);
     }
-    let known_s2 = match opts.noise {
-        Noise::Known(sigma) => {
-            inverse_noise_variance(sigma)?;
-            let v = sigma * sigma;
-            if !(v.is_finite() && v > 0.0) {
-                return Err(Status::BadParameter);
-            }
-            v
-        }
-        _ => 0.0,
-    };
+    let ctx = model_context(opts, d)?;
     if let Some(t) = trace {
         if opts.n_init > 1 {
             return Err(Status::BadParameter);
@@ -1702,8 +1692,27 @@ fn check_options(
         ensure_len(po.len(), checked_mul(units, k)?)?;
     }
     ensure_len(work_len, need_work)?;
+    Ok(ctx)
+}
+
+/// The model's context from the options, without the data-dependent floor, scale and N:
+/// K, p (`ZeroSize` for d = 0, `SizeOverflow`), and the known noise variance (`BadParameter`
+/// for a Known sigma not > 0 or whose square is not finite).
+fn model_context(opts: &MixRegOptions, d: usize) -> Result<Ctx, Status> {
+    let p = n_coefs(d, opts.intercept)?;
+    let known_s2 = match opts.noise {
+        Noise::Known(sigma) => {
+            inverse_noise_variance(sigma)?;
+            let v = sigma * sigma;
+            if !(v.is_finite() && v > 0.0) {
+                return Err(Status::BadParameter);
+            }
+            v
+        }
+        _ => 0.0,
+    };
     Ok(Ctx {
-        k,
+        k: opts.k,
         p,
         symmetric: opts.symmetric,
         noise: opts.noise,
@@ -2069,28 +2078,7 @@ fn spine_context(opts: &MixRegOptions, d: usize) -> Result<Ctx, Status> {
     if opts.symmetric {
         return Err(Status::BadParameter);
     }
-    let p = n_coefs(d, opts.intercept)?;
-    let known_s2 = match opts.noise {
-        Noise::Known(sigma) => {
-            inverse_noise_variance(sigma)?;
-            let v = sigma * sigma;
-            if !(v.is_finite() && v > 0.0) {
-                return Err(Status::BadParameter);
-            }
-            v
-        }
-        _ => 0.0,
-    };
-    Ok(Ctx {
-        k: opts.k,
-        p,
-        symmetric: false,
-        noise: opts.noise,
-        known_s2,
-        floor: 0.0,
-        scale: 1.0,
-        n_total: 0.0,
-    })
+    model_context(opts, d)
 }
 
 /// The E-step as statistics over one data source: checks the parameters, runs the fit's pass
