@@ -1699,7 +1699,8 @@ size_t mk_gmm_accumulate_work_len(size_t n, size_t d, const struct mk_mixture *m
  * `MK_STATUS_ZERO_SIZE`, `MK_STATUS_SIZE_OVERFLOW`, `MK_STATUS_SHAPE_MISMATCH` (d differs from
  * `mix->d`), `MK_STATUS_BUFFER_TOO_SHORT` (work), `MK_STATUS_BAD_PARAMETER` (unknown kind), the
  * mixture's statuses (`MK_STATUS_WEIGHTS`, `MK_STATUS_NOT_SPD`, ...), `MK_STATUS_NON_FINITE`
- * (NaN or infinity in x or the weights, or a log-density that is not finite),
+ * (NaN or infinity in x or the weights, a log-density that is not finite, or sums that
+ * overflow, also with what `stats` held),
  * `MK_STATUS_SAMPLE_WEIGHTS` (a negative weight), `MK_STATUS_PANIC`.
  *
  * # Safety
@@ -1718,8 +1719,9 @@ int32_t mk_gmm_accumulate(const double *x,
 /**
  * Merges statistics: `into[i] += from[i]` for the `mk_gmm_stats_len(mix)` doubles of each.
  *
- * Returns `MK_STATUS_OK`, `MK_STATUS_NULL_POINTER`, `MK_STATUS_ZERO_SIZE`,
- * `MK_STATUS_BAD_PARAMETER` (unknown kind), `MK_STATUS_SIZE_OVERFLOW`, `MK_STATUS_PANIC`.
+ * Returns `MK_STATUS_OK`, or with `into` untouched: `MK_STATUS_NULL_POINTER`,
+ * `MK_STATUS_ZERO_SIZE`, `MK_STATUS_BAD_PARAMETER` (unknown kind), `MK_STATUS_SIZE_OVERFLOW`,
+ * `MK_STATUS_NON_FINITE` (a sum that is not finite), `MK_STATUS_PANIC`.
  *
  * # Safety
  * `from` and `into` must be valid for `mk_gmm_stats_len(mix)` doubles and not overlap; a
@@ -1958,7 +1960,8 @@ size_t mk_mixreg_accumulate_work_len(size_t n, size_t d, const struct mk_mixreg 
  * `MK_STATUS_ZERO_SIZE`, `MK_STATUS_SIZE_OVERFLOW`, `MK_STATUS_SHAPE_MISMATCH` (d differs from
  * `mix->d`), `MK_STATUS_BUFFER_TOO_SHORT` (work), `MK_STATUS_BAD_PARAMETER` (unknown noise
  * code, symmetric, known_sigma or a variance not > 0, intercept not 0/1), `MK_STATUS_WEIGHTS`,
- * `MK_STATUS_NON_FINITE`, `MK_STATUS_PANIC`.
+ * `MK_STATUS_NON_FINITE` (inputs, or sums, also with what `stats` held, not finite),
+ * `MK_STATUS_PANIC`.
  *
  * # Safety
  * Every non-null pointer must be valid for the stated number of elements; `stats` and `work`

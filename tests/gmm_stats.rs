@@ -652,3 +652,33 @@ fn the_c_entry_points_are_the_safe_api() {
         assert!(first == before && cw == rw && cm == rm);
     }
 }
+
+/// Sums that overflow are `NonFinite`, never an OK with an infinity: samples whose squares add
+/// beyond the double range (their log-densities are finite), and a merge past it; the
+/// statistics are left as they were.
+#[test]
+fn sums_that_overflow_are_non_finite_and_change_nothing() {
+    let kind = CovKind::Diag;
+    let mix = Mixture::new(&[1.0], &[0.0], &[1e308], 1, 1, kind).unwrap();
+    let x = [1e154; 10];
+    let len = gmm::gmm_stats_len(1, 1, kind).unwrap();
+    let mut work = vec![0.0; gmm::gmm_accumulate_work_len(1, 1, kind).unwrap()];
+    let mut stats = vec![0.5; len];
+    let got = gmm::gmm_accumulate(&mix, &x, 10, None, &mut stats, &mut work);
+    assert_eq!(got, Err(Status::NonFinite));
+    assert_eq!(stats, vec![0.5; len]);
+    // One sample is fine: its square is 1e308.
+    gmm::gmm_accumulate(&mix, &x, 1, None, &mut stats, &mut work).unwrap();
+    assert!(stats.iter().all(|v| v.is_finite()));
+
+    let mut into = vec![1.0; len];
+    into[2] = 1e308;
+    let mut from = vec![1.0; len];
+    from[2] = 1e308;
+    let before = into.clone();
+    assert_eq!(
+        gmm::gmm_merge_stats(&mut into, &from, 1, 1, kind),
+        Err(Status::NonFinite)
+    );
+    assert_eq!(into, before);
+}

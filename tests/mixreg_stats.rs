@@ -267,6 +267,28 @@ fn bad_input_changes_nothing() {
     let mut good = vec![0.0; len];
     let mut work = vec![0.0; wlen];
     mlr::mixreg_accumulate(&x, &y, n, D, &opts, &w, &c, &s2, &mut good, &mut work).unwrap();
+
+    // A sum past the double range with what the statistics held: sum y^2 at the largest double
+    // plus one response of 1e150 (its square, 1e300, is finite).
+    let mut near_max = good.clone();
+    near_max[len - 3] = f64::MAX;
+    let before = near_max.clone();
+    let mut big_y = y.clone();
+    big_y[0] = 1e150;
+    let got = mlr::mixreg_accumulate(
+        &x,
+        &big_y,
+        n,
+        D,
+        &opts,
+        &w,
+        &c,
+        &s2,
+        &mut near_max,
+        &mut work,
+    );
+    assert_eq!(got, Err(Status::NonFinite));
+    assert_eq!(near_max, before);
     let mlen = mlr::mixreg_m_step_work_len(K, D, true).unwrap();
     let mut negative_mass = good.clone();
     negative_mass[K * 9 + K * 3 + K] = -1.0;

@@ -68,7 +68,8 @@ pub unsafe extern "C" fn mk_gmm_accumulate_work_len(
 /// `MK_STATUS_ZERO_SIZE`, `MK_STATUS_SIZE_OVERFLOW`, `MK_STATUS_SHAPE_MISMATCH` (d differs from
 /// `mix->d`), `MK_STATUS_BUFFER_TOO_SHORT` (work), `MK_STATUS_BAD_PARAMETER` (unknown kind), the
 /// mixture's statuses (`MK_STATUS_WEIGHTS`, `MK_STATUS_NOT_SPD`, ...), `MK_STATUS_NON_FINITE`
-/// (NaN or infinity in x or the weights, or a log-density that is not finite),
+/// (NaN or infinity in x or the weights, a log-density that is not finite, or sums that
+/// overflow, also with what `stats` held),
 /// `MK_STATUS_SAMPLE_WEIGHTS` (a negative weight), `MK_STATUS_PANIC`.
 ///
 /// # Safety
@@ -101,8 +102,9 @@ pub unsafe extern "C" fn mk_gmm_accumulate(
 
 /// Merges statistics: `into[i] += from[i]` for the `mk_gmm_stats_len(mix)` doubles of each.
 ///
-/// Returns `MK_STATUS_OK`, `MK_STATUS_NULL_POINTER`, `MK_STATUS_ZERO_SIZE`,
-/// `MK_STATUS_BAD_PARAMETER` (unknown kind), `MK_STATUS_SIZE_OVERFLOW`, `MK_STATUS_PANIC`.
+/// Returns `MK_STATUS_OK`, or with `into` untouched: `MK_STATUS_NULL_POINTER`,
+/// `MK_STATUS_ZERO_SIZE`, `MK_STATUS_BAD_PARAMETER` (unknown kind), `MK_STATUS_SIZE_OVERFLOW`,
+/// `MK_STATUS_NON_FINITE` (a sum that is not finite), `MK_STATUS_PANIC`.
 ///
 /// # Safety
 /// `from` and `into` must be valid for `mk_gmm_stats_len(mix)` doubles and not overlap; a

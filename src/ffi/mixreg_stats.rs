@@ -99,7 +99,8 @@ unsafe fn accumulate_args<'a>(
 /// `MK_STATUS_ZERO_SIZE`, `MK_STATUS_SIZE_OVERFLOW`, `MK_STATUS_SHAPE_MISMATCH` (d differs from
 /// `mix->d`), `MK_STATUS_BUFFER_TOO_SHORT` (work), `MK_STATUS_BAD_PARAMETER` (unknown noise
 /// code, symmetric, known_sigma or a variance not > 0, intercept not 0/1), `MK_STATUS_WEIGHTS`,
-/// `MK_STATUS_NON_FINITE`, `MK_STATUS_PANIC`.
+/// `MK_STATUS_NON_FINITE` (inputs, or sums, also with what `stats` held, not finite),
+/// `MK_STATUS_PANIC`.
 ///
 /// # Safety
 /// Every non-null pointer must be valid for the stated number of elements; `stats` and `work`

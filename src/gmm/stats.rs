@@ -500,7 +500,8 @@ pub fn gmm_accumulate_work_len(k: usize, d: usize, kind: CovKind) -> Result<usiz
 /// of a data set, under the same mixture, add up to the statistics of the whole, to rounding.
 ///
 /// Errors, with `stats` untouched: `ZeroSize` (n = 0), `SizeOverflow`, `BufferTooShort`,
-/// `NonFinite` (NaN or infinity in x or the weights, or a log-density that is not finite),
+/// `NonFinite` (NaN or infinity in x or the weights, a log-density that is not finite, or sums
+/// that overflow: samples too large for their squares, or `stats` already near the maximum),
 /// `SampleWeights` (a negative weight), `NotSpd` (a covariance that does not factor).
 pub fn gmm_accumulate(
     mix: &Mixture,
@@ -544,7 +545,11 @@ pub fn gmm_accumulate(
     let fm = FactoredMixture::new(mix, factored)?;
     total.fill(0.0);
     accumulate(1, &fm, mix.means(), x, n, sample_weights, total, rest)?;
-    add_into(&mut stats[..stats_len], total);
+    add_into(total, &stats[..stats_len]);
+    if !total.iter().all(|v| v.is_finite()) {
+        return Err(Status::NonFinite);
+    }
+    stats[..stats_len].copy_from_slice(total);
     Ok(())
 }
 
@@ -552,7 +557,8 @@ pub fn gmm_accumulate(
 /// Statistics of disjoint chunks under the same mixture merge to those of their union; merging
 /// in a fixed order gives a fixed result.
 ///
-/// Errors: `SizeOverflow`, `BufferTooShort`.
+/// Errors, with `into` untouched: `SizeOverflow`, `BufferTooShort`, `NonFinite` (a sum that is not
+/// finite).
 pub fn gmm_merge_stats(
     into: &mut [f64],
     from: &[f64],
@@ -563,7 +569,11 @@ pub fn gmm_merge_stats(
     let len = gmm_stats_len(k, d, kind)?;
     ensure_len(into.len(), len)?;
     ensure_len(from.len(), len)?;
-    add_into(&mut into[..len], &from[..len]);
+    let (into, from) = (&mut into[..len], &from[..len]);
+    if !into.iter().zip(from).all(|(a, b)| (a + b).is_finite()) {
+        return Err(Status::NonFinite);
+    }
+    add_into(into, from);
     Ok(())
 }
 

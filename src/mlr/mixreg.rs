@@ -2114,10 +2114,11 @@ fn accumulate_source<S: Source>(
     let ll = src.e_pass(ctx, params, consts, Some(&mut acc), None, scratch);
     sum_totals[..3].copy_from_slice(&totals);
     sum_totals[3] = ll;
+    crate::parallel::add_into(sums, &stats[..stats_len]);
     if !sums.iter().all(|v| v.is_finite()) {
         return Err(Status::NonFinite);
     }
-    crate::parallel::add_into(&mut stats[..stats_len], sums);
+    stats[..stats_len].copy_from_slice(sums);
     Ok(())
 }
 
@@ -2130,7 +2131,7 @@ fn accumulate_source<S: Source>(
 ///
 /// Errors, with `stats` untouched: `ZeroSize`, `SizeOverflow`, `BufferTooShort`, `BadParameter`
 /// (symmetric, Known sigma not > 0, sigma2 not > 0), `Weights`, `NonFinite` (data, parameters
-/// or a result not finite).
+/// or a result not finite, also the sum with what `stats` held).
 #[allow(clippy::too_many_arguments)]
 pub fn mixreg_accumulate(
     x: &[f64],
