@@ -59,6 +59,45 @@ fn gmm_statistics_lens_are_the_documented_formulas() {
 }
 
 #[test]
+fn mixreg_statistics_lens_are_the_documented_formulas() {
+    for (n, k, d) in [(1, 1, 1), (60, 2, 2), (1000, 5, 8), (37, 3, 13)] {
+        for intercept in [0, 1] {
+            let p = d + intercept as usize;
+            let null = std::ptr::null_mut();
+            let mix = MkMixReg {
+                k,
+                d,
+                intercept,
+                weights: null,
+                coefs: null,
+                sigma2: null,
+            };
+            let fit = MkMixRegOut {
+                k,
+                d,
+                intercept,
+                weights: null,
+                coefs: null,
+                sigma2: null,
+            };
+            // SAFETY: shape-only descriptors (no array is read).
+            let (stats, accumulate, grouped, m_step) = unsafe {
+                (
+                    mk_mixreg_stats_len(&mix),
+                    mk_mixreg_accumulate_work_len(n, d, &mix),
+                    mk_mixreg_accumulate_grouped_work_len(n, d, &mix),
+                    mk_mixreg_m_step_work_len(&fit),
+                )
+            };
+            assert_eq!(stats, k * p * p + k * p + 3 * k + 4);
+            let want = k * (p + 2) + stats + 3 * k + 64 * (2 * p + 2 * k + 6);
+            assert_eq!((accumulate, grouped), (want, want));
+            assert_eq!(m_step, k * (p + 2) + stats + 2 * p * p + p);
+        }
+    }
+}
+
+#[test]
 fn coat_and_aggregation_work_lens_are_the_documented_formulas() {
     for m in [1usize, 2, 20, 333] {
         assert_eq!(mk_coat_work_len(m), m);
