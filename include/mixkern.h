@@ -141,11 +141,6 @@
 #define MK_WIRE_HEADER_LEN 24
 
 /**
- * Samples per chunk.
- */
-#define CHUNK 4096
-
-/**
  * The outcome of a mixkern call. `Ok` is 0; every failure has its own stable code.
  *
  * Through the C ABI a status travels as an `int32_t` with these values (the header
@@ -255,15 +250,6 @@ typedef enum mk_status {
      */
     MK_STATUS_PANIC = 99,
 } mk_status;
-
-/**
- * How the centre screens the local estimates and measures their distances, beyond the
- * published method (see the module docs, "Screening and smoothing").
- *
- * [`Screening::default`] is the robust setting; [`Screening::PAPER`] is the DFMR paper's
- * method exactly (no screening, the plain L2 distance).
- */
-typedef struct Screening Screening;
 
 /**
  * A bare-metal panic hook: receives the source line of the panic inside mixkern (0 when

@@ -55,3 +55,31 @@ fn header_compiles_as_c_and_cpp() {
         );
     }
 }
+
+/// Every name the header declares at file scope is in mixkern's namespace (`mk_` / `MK_`), so
+/// including it cannot clash with a C program's own names (a crate-internal constant such as
+/// the chunk size once leaked as `CHUNK`).
+#[test]
+fn header_declares_only_mk_names() {
+    let header = std::fs::read_to_string(common::root().join("include/mixkern.h")).unwrap();
+    let mut names = Vec::new();
+    for line in header.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["#define", name, ..] if *name != "MIXKERN_H" => names.push(*name),
+            ["typedef", "struct" | "enum", name, ..] => names.push(*name),
+            ["typedef", _, rest @ ..] if line.contains("(*") => {
+                let name = rest.concat();
+                let name = name.split("(*").nth(1).unwrap().split(')').next().unwrap();
+                names.push(Box::leak(name.to_string().into_boxed_str()));
+            }
+            _ => {}
+        }
+    }
+    assert!(names.len() > 20, "parsed too few names: {names:?}");
+    let foreign: Vec<_> = names
+        .iter()
+        .filter(|n| !n.starts_with("mk_") && !n.starts_with("MK_"))
+        .collect();
+    assert!(foreign.is_empty(), "names outside mk_/MK_: {foreign:?}");
+}
