@@ -66,12 +66,11 @@ fn header_declares_only_mk_names() {
     for line in header.lines() {
         let words: Vec<&str> = line.split_whitespace().collect();
         match words.as_slice() {
-            ["#define", name, ..] if *name != "MIXKERN_H" => names.push(*name),
-            ["typedef", "struct" | "enum", name, ..] => names.push(*name),
-            ["typedef", _, rest @ ..] if line.contains("(*") => {
-                let name = rest.concat();
-                let name = name.split("(*").nth(1).unwrap().split(')').next().unwrap();
-                names.push(Box::leak(name.to_string().into_boxed_str()));
+            ["#define", name, ..] if *name != "MIXKERN_H" => names.push(name.to_string()),
+            ["typedef", "struct" | "enum", name, ..] => names.push(name.to_string()),
+            ["typedef", ..] if line.contains("(*") => {
+                let after = line.split("(*").nth(1).unwrap();
+                names.push(after.split(')').next().unwrap().to_string());
             }
             _ => {}
         }
