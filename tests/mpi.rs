@@ -42,24 +42,13 @@ fn simulate(seed: u64, n: usize) -> Vec<f64> {
     x
 }
 
-/// Whether a program is on PATH.
-fn found(program: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {program}")])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 /// `true` when MPI is there; otherwise says so, and fails under CI.
 fn mpi_available() -> bool {
-    if found("mpicc") && found("mpirun") {
-        return true;
-    }
-    let message = "mpicc or mpirun not found: install OpenMPI (Debian: apt-get install \
-                   openmpi-bin libopenmpi-dev) to run the MPI examples; .ci/run installs them";
-    assert!(std::env::var_os("CI").is_none(), "{message}");
-    eprintln!("skipped: {message}");
-    false
+    common::tools_on_path(
+        &["mpicc", "mpirun"],
+        "install OpenMPI (Debian: apt-get install openmpi-bin libopenmpi-dev) to run the MPI \
+         examples; .ci/run installs them",
+    )
 }
 
 /// Builds an MPI example with `mpicc` against the static library `make` builds.

@@ -54,6 +54,28 @@ pub fn plain_compiler() -> PathBuf {
         .to_path_buf()
 }
 
+/// Whether every program is on PATH. When one is missing, says what to install (`hint`) and
+/// returns false so the test skips, or fails under CI (`CI` set), whose `.ci/run` installs them.
+pub fn tools_on_path(programs: &[&str], hint: &str) -> bool {
+    let missing: Vec<&str> = programs
+        .iter()
+        .copied()
+        .filter(|p| {
+            !Command::new("sh")
+                .args(["-c", &format!("command -v {p}")])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    let message = format!("{} not found: {hint}", missing.join(", "));
+    assert!(std::env::var_os("CI").is_none(), "{message}");
+    eprintln!("skipped: {message}");
+    false
+}
+
 /// A fresh scratch directory under target/ for build products of one test.
 pub fn scratch_dir(name: &str) -> PathBuf {
     let dir = profile_dir().join("c-tests").join(name);

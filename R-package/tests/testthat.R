@@ -1,0 +1,4 @@
+library(testthat)
+library(mixkern)
+
+test_check("mixkern")
