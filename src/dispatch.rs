@@ -22,10 +22,14 @@ pub(crate) const fn dim<const D: usize>(d: usize) -> usize {
 }
 
 /// Calls `$kernel::<D>(args)` with `D = d` for 1 <= d <= 16 ([`MAX_FIXED_DIM`]), else
-/// `$kernel::<0>(args)`.
+/// `$kernel::<0>(args)`, where the fixed-dimension instances are compiled: on x86_64 and aarch64
+/// (application processors, where they pay for their size), or anywhere with the feature
+/// `fixed-dim`. Elsewhere (microcontrollers) every call takes the portable instance: the same
+/// results bit for bit, in a fraction of the flash (each kernel exists once instead of 17 times).
 macro_rules! dispatch_dim {
-    ($d:expr, $kernel:ident ( $($arg:expr),* $(,)? )) => {
-        match $d {
+    ($d:expr, $kernel:ident ( $($arg:expr),* $(,)? )) => {{
+        #[cfg(any(target_arch = "x86_64", target_arch = "aarch64", feature = "fixed-dim"))]
+        let result = match $d {
             1 => $kernel::<1>($($arg),*),
             2 => $kernel::<2>($($arg),*),
             3 => $kernel::<3>($($arg),*),
@@ -43,8 +47,14 @@ macro_rules! dispatch_dim {
             15 => $kernel::<15>($($arg),*),
             16 => $kernel::<16>($($arg),*),
             _ => $kernel::<0>($($arg),*),
-        }
-    };
+        };
+        #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64", feature = "fixed-dim")))]
+        let result = {
+            let _ = $d;
+            $kernel::<0>($($arg),*)
+        };
+        result
+    }};
 }
 pub(crate) use dispatch_dim;
 

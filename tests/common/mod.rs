@@ -76,6 +76,20 @@ pub fn tools_on_path(programs: &[&str], hint: &str) -> bool {
     false
 }
 
+/// Installs a target's standard library with rustup when it is missing (CI installs it first);
+/// panics with what to do when rustup is not there.
+pub fn rustup_target(target: &str) {
+    let out = Command::new("rustup")
+        .args(["target", "add", target])
+        .output()
+        .unwrap_or_else(|e| panic!("rustup is needed to add {target}: {e}"));
+    assert!(
+        out.status.success(),
+        "rustup target add {target} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// A fresh scratch directory under target/ for build products of one test.
 pub fn scratch_dir(name: &str) -> PathBuf {
     let dir = profile_dir().join("c-tests").join(name);

@@ -1,0 +1,208 @@
+//! An edge node of the distributed round on a Cortex-M4F: it simulates its sensor's samples
+//! (n = 1000 draws of a K = 3 mixture in d = 4 dimensions), fits a Gaussian mixture with the
+//! round's preset, encodes the estimate as a wire message, and prints over semihosting:
+//!
+//! ```text
+//! node rust k 3 d 4 n 1000
+//! fit status 0 iterations <i> converged <0|1> loglik_bits <hex of the mean log-likelihood>
+//! message <the wire message, hex>
+//! ticks calibration <SysTick ticks of 2,000,000 instructions> fit <ticks of the fit>
+//! stack <bytes of stack the fit used (painted)>
+//! ```
+//!
+//! Under QEMU with `-icount shift=0` every instruction advances the virtual clock by 1 ns, so
+//! SysTick ticks measure instructions; the calibration loop runs a known 2,000,000 of them.
+//! tests/firmware_qemu.rs runs it and checks the message against the host's, bit for bit.
+#![no_std]
+#![no_main]
+
+use core::arch::asm;
+use core::sync::atomic::{AtomicU32, Ordering};
+use cortex_m::peripheral::{syst::SystClkSource, SYST};
+use cortex_m_rt::{entry, exception};
+use cortex_m_semihosting::{debug, hprint, hprintln};
+use mixkern::gmm::{self, CovKind, GmmFitOptions, GmmFitOutputs, GmmInit, Mixture};
+
+const K: usize = 3;
+const D: usize = 4;
+const N: usize = 1000;
+/// `gmm_fit_work_len(N, K, D, Full)` (checked at run time).
+const WORK: usize = 8813;
+const MESSAGE: usize = 24 + 8 * K * (1 + D + D * (D + 1) / 2) + 4;
+/// The sensor's seed and the k-means++ seed (the host test uses the same).
+const SAMPLE_SEED: u64 = 2026;
+const FIT_SEED: u64 = 1;
+const PAINT: u32 = 0x5AA5_C33C;
+
+/// The samples, the fit's scratch and the message: static, since there is no heap.
+static mut X: [f64; N * D] = [0.0; N * D];
+static mut WORK_BUF: [f64; WORK] = [0.0; WORK];
+static mut MESSAGE_BUF: [u8; MESSAGE] = [0; MESSAGE];
+
+/// SysTick wraps (every 2^24 ticks).
+static WRAPS: AtomicU32 = AtomicU32::new(0);
+
+#[exception]
+fn SysTick() {
+    WRAPS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Ticks since the counter started (the 24-bit down-counter and its wraps).
+fn ticks() -> u64 {
+    loop {
+        let before = WRAPS.load(Ordering::Relaxed);
+        let current = SYST::get_current();
+        if WRAPS.load(Ordering::Relaxed) == before {
+            return (u64::from(before) << 24) + u64::from(0x00FF_FFFF - current);
+        }
+    }
+}
+
+/// 1,000,000 iterations of a two-instruction loop.
+fn calibration_loop() {
+    let mut count: u32 = 1_000_000;
+    // SAFETY: a register-only countdown loop.
+    unsafe {
+        asm!("2:", "subs {0}, #1", "bne 2b", inout(reg) count, options(nomem, nostack));
+    }
+    let _ = count;
+}
+
+/// The truth the sensor samples from.
+fn truth() -> ([f64; K], [f64; K * D], [f64; K * D * D]) {
+    #[rustfmt::skip]
+    let covs = [
+        1.0, 0.3, 0.0, 0.1, 0.3, 1.5, 0.2, 0.0, 0.0, 0.2, 0.8, 0.0, 0.1, 0.0, 0.0, 1.2,
+        0.5, 0.0, 0.0, 0.0, 0.0, 0.5, 0.1, 0.0, 0.0, 0.1, 0.5, 0.0, 0.0, 0.0, 0.0, 0.5,
+        2.0, -0.5, 0.0, 0.0, -0.5, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.3, 0.0, 0.0, 0.3, 1.0,
+    ];
+    let means = [0.0, 0.0, 0.0, 0.0, 4.0, 4.0, 0.0, 0.0, -4.0, 3.0, 2.0, 1.0];
+    ([0.5, 0.3, 0.2], means, covs)
+}
+
+/// The bytes of the stack below the current stack pointer that were written since `paint`.
+struct StackPaint {
+    bottom: *mut u32,
+    top: *mut u32,
+}
+
+impl StackPaint {
+    /// Fills the free stack (from the end of the static data up to a margin below the current
+    /// stack pointer) with a pattern.
+    fn paint() -> StackPaint {
+        extern "C" {
+            static mut __sheap: u32;
+            static _stack_start: u32;
+        }
+        let sp = cortex_m::register::msp::read() as *mut u32;
+        // SAFETY: the region between the heap start (nothing uses a heap here) and 64 words
+        // below the stack pointer is free memory.
+        unsafe {
+            let bottom = core::ptr::addr_of_mut!(__sheap);
+            let limit = sp.sub(64);
+            let mut p = bottom;
+            while p < limit {
+                p.write_volatile(PAINT);
+                p = p.add(1);
+            }
+            StackPaint {
+                bottom,
+                top: core::ptr::addr_of!(_stack_start) as *mut u32,
+            }
+        }
+    }
+
+    /// The stack's high-water mark: bytes from its top to the lowest overwritten word.
+    fn used(&self) -> usize {
+        let mut p = self.bottom;
+        // SAFETY: reads within the painted region.
+        unsafe {
+            while p < self.top && p.read_volatile() == PAINT {
+                p = p.add(1);
+            }
+        }
+        self.top as usize - p as usize
+    }
+}
+
+#[entry]
+fn main() -> ! {
+    let paint = StackPaint::paint();
+    let mut core = cortex_m::Peripherals::take().unwrap();
+    core.SYST.set_clock_source(SystClkSource::Core);
+    core.SYST.set_reload(0x00FF_FFFF);
+    core.SYST.clear_current();
+    core.SYST.enable_interrupt();
+    core.SYST.enable_counter();
+
+    // SAFETY: the only references to the buffers, taken once here.
+    let (x, work, message) = unsafe {
+        (
+            &mut *core::ptr::addr_of_mut!(X),
+            &mut *core::ptr::addr_of_mut!(WORK_BUF),
+            &mut *core::ptr::addr_of_mut!(MESSAGE_BUF),
+        )
+    };
+    hprintln!("node rust k {} d {} n {}", K, D, N);
+    if gmm::gmm_fit_work_len(N, K, D, CovKind::Full) != Ok(WORK) {
+        hprintln!("error: WORK is not gmm_fit_work_len(N, K, D, Full)");
+        debug::exit(debug::EXIT_FAILURE);
+    }
+    let (w, mu, s) = truth();
+    let mix = Mixture::new(&w, &mu, &s, K, D, CovKind::Full).unwrap();
+    gmm::simulate(SAMPLE_SEED, &mix, N, x, None, work).unwrap();
+
+    let start = ticks();
+    calibration_loop();
+    let calibration = ticks() - start;
+
+    let (mut fw, mut fmu, mut fs) = ([0.0; K], [0.0; K * D], [0.0; K * D * D]);
+    let start = ticks();
+    let fitted = gmm::gmm_fit(
+        x,
+        N,
+        D,
+        K,
+        &GmmFitOptions::for_round(),
+        GmmInit::KMeansPlusPlus { seed: FIT_SEED },
+        &mut fw,
+        &mut fmu,
+        &mut fs,
+        None,
+        GmmFitOutputs::default(),
+        work,
+    );
+    let fit_ticks = ticks() - start;
+    let report = match fitted {
+        Ok(r) => r,
+        Err(status) => {
+            hprintln!("fit status {}", status as i32);
+            debug::exit(debug::EXIT_FAILURE);
+            unreachable!()
+        }
+    };
+    hprintln!(
+        "fit status 0 iterations {} converged {} loglik_bits {:016x}",
+        report.iterations,
+        report.converged as u8,
+        report.mean_log_likelihood.to_bits()
+    );
+    let estimate = Mixture::new(&fw, &fmu, &fs, K, D, CovKind::Full).unwrap();
+    let len = mixkern::wire::encode(&estimate, N as u64, message).unwrap();
+    hprint!("message ");
+    for byte in &message[..len] {
+        hprint!("{:02x}", byte);
+    }
+    hprintln!();
+    hprintln!("ticks calibration {} fit {}", calibration, fit_ticks);
+    hprintln!("stack {}", paint.used());
+    debug::exit(debug::EXIT_SUCCESS);
+    loop {}
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    hprintln!("panic: {}", info);
+    debug::exit(debug::EXIT_FAILURE);
+    loop {}
+}
