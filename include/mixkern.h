@@ -246,6 +246,11 @@ typedef enum mk_status {
      */
     MK_STATUS_TOO_FAR = 21,
     /**
+     * The caller's sample reader reported a failure (a chunked fit stops with this status when
+     * its read callback returns non-zero).
+     */
+    MK_STATUS_READ_FAILED = 22,
+    /**
      * A Rust panic was caught at the C boundary: a bug in mixkern, please report it.
      */
     MK_STATUS_PANIC = 99,
@@ -537,6 +542,18 @@ typedef struct mk_gmm_fit_report {
      */
     double prior_samples;
 } mk_gmm_fit_report;
+
+/**
+ * The sample reader of `mk_gmm_fit_chunked`: writes the samples `first, first + 1, ...` to
+ * `out` (`max_rows` x d doubles, row-major), at most `max_rows` of them, stores how many it
+ * wrote in `*rows_out`, and returns 0; any other return value stops the fit
+ * (`MK_STATUS_READ_FAILED`). `context` is the fit's `context` argument, passed through.
+ */
+typedef int32_t (*mk_read_samples)(void *context,
+                                   size_t first,
+                                   size_t max_rows,
+                                   double *out,
+                                   size_t *rows_out);
 
 /**
  * What `mk_gmm_m_step` did.
@@ -1641,6 +1658,77 @@ int32_t mk_gmm_fit(const double *x,
                    double *work,
                    size_t work_len,
                    struct mk_gmm_fit_report *report);
+
+/**
+ * Workspace length (doubles) of `mk_gmm_fit_chunked`: K (1 + d + c) + 3 (the statistics),
+ * plus `mk_gmm_accumulate_work_len`, plus K (1 + d + c) + c + d + d*d (the M-step), plus one
+ * parameter block K (1 + d + c), plus `chunk_rows` * d; c = d*d (full) or d (diagonal). It does
+ * not depend on the number of samples. 0 if a descriptor is NULL, d, `chunk_rows` or K is 0, d
+ * differs from a descriptor's, the shapes or kinds differ, or the length overflows size_t.
+ *
+ * # Safety
+ * Non-null descriptors must be valid.
+ */
+size_t mk_gmm_fit_chunked_work_len(size_t d,
+                                   size_t chunk_rows,
+                                   const struct mk_mixture *start,
+                                   const struct mk_mixture_out *fit);
+
+/**
+ * Fits a Gaussian mixture to samples that `read` hands over in chunks, in memory that does not
+ * grow with their number: each iteration is one pass over all the samples (from a ring buffer,
+ * flash, or a sensor that replays its recording), which keeps only their sufficient statistics
+ * (`mk_gmm_accumulate`, then `mk_gmm_m_step`). From the same start it is `mk_gmm_fit` to
+ * rounding: the same iterations, stopping rule, `reg_covar`, prior and trace; one run (the
+ * start's; `n_init`, `kmeans_iter`, `seed` and the `init_*` pointers are not used: a node
+ * without a start fits its first chunk with `mk_gmm_fit`), emptied components reseeded at the
+ * data mean.
+ *
+ * A pass calls `read` with `first` = 0, then with `first` advanced by the rows returned, until
+ * a call returns fewer than `chunk_rows` rows (0 included); every pass must give the same
+ * number n >= K of samples.
+ *
+ * Parameters:
+ * - `read` (in): the sample reader (see `mk_read_samples`); `context` (in, optional): passed
+ *   to it.
+ * - `d` (in): the dimension, > 0; `chunk_rows` (in): rows per call, > 0.
+ * - `options` (in): see `mk_gmm_fit_options` (reg_covar, tol, max_iter, prior_samples,
+ *   penalized, min_component_samples, previous_lower_bound are used).
+ * - `start` (in): the starting mixture, of `fit`'s shape.
+ * - `fit` (out): K, d (= `d`) and the kind in; the fitted weights, means and covariances out.
+ * - `trace` (out, optional): `options->max_iter` doubles, the mean log-likelihood at the start
+ *   of each iteration; entries past `report->iterations` are unspecified.
+ * - `work` (scratch): `work_len` >= `mk_gmm_fit_chunked_work_len(d, chunk_rows, start, fit)`.
+ * - `report` (out): as for `mk_gmm_fit` (`best_restart` 0; the log-likelihood from one more
+ *   pass, at the returned parameters).
+ *
+ * Returns `MK_STATUS_OK`, or with the outputs and report untouched (the trace possibly
+ * written): `MK_STATUS_NULL_POINTER` (`read`, `options`, `start`, `fit`, `work` or `report`),
+ * `MK_STATUS_ZERO_SIZE` (d, `chunk_rows` or K is 0), `MK_STATUS_SIZE_OVERFLOW`,
+ * `MK_STATUS_SHAPE_MISMATCH` (d differs from a descriptor's, or `start` and `fit` differ in K
+ * or kind), `MK_STATUS_BUFFER_TOO_SHORT` (work), `MK_STATUS_TOO_FEW_SAMPLES` (a pass of fewer
+ * than K samples), `MK_STATUS_BAD_PARAMETER` (options as for `mk_gmm_fit`),
+ * `MK_STATUS_NON_FINITE` (a sample or the start not finite, or sums that overflow),
+ * `MK_STATUS_WEIGHTS`, `MK_STATUS_NOT_SPD` (a start covariance that is not positive definite,
+ * or a covariance that cannot be factored even regularized), `MK_STATUS_READ_FAILED` (`read`
+ * returned non-zero, more rows than asked, or a pass gave another number of samples than the
+ * first), `MK_STATUS_PANIC`.
+ *
+ * # Safety
+ * Every non-null pointer must be valid for the stated number of elements; `read` must honour
+ * its contract; outputs, trace and `work` must not overlap each other or the inputs.
+ */
+int32_t mk_gmm_fit_chunked(mk_read_samples read,
+                           void *context,
+                           size_t d,
+                           size_t chunk_rows,
+                           const struct mk_gmm_fit_options *options,
+                           const struct mk_mixture *start,
+                           const struct mk_mixture_out *fit,
+                           double *trace,
+                           double *work,
+                           size_t work_len,
+                           struct mk_gmm_fit_report *report);
 
 /**
  * Length (doubles) of the statistics of a mixture of `mix`'s shape: K (1 + d + c) + 3, c = d*d

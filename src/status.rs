@@ -63,6 +63,9 @@ pub enum Status {
     /// machines' pooled range: more than `far_ratio` pooled standard deviations from the pooled
     /// centre in some dimension.
     TooFar = 21,
+    /// The caller's sample reader reported a failure (a chunked fit stops with this status when
+    /// its read callback returns non-zero).
+    ReadFailed = 22,
     /// A Rust panic was caught at the C boundary: a bug in mixkern, please report it.
     Panic = 99,
 }
@@ -120,6 +123,7 @@ impl Status {
             Status::TooFar => {
                 c"implausible estimate: a component's mean is far outside the machines' pooled range"
             }
+            Status::ReadFailed => c"the caller's sample reader reported a failure",
             Status::Panic => {
                 c"internal error: a panic was caught at the C boundary (a mixkern bug)"
             }
@@ -151,6 +155,7 @@ impl Status {
             19 => Status::TooFlat,
             20 => Status::TooLight,
             21 => Status::TooFar,
+            22 => Status::ReadFailed,
             99 => Status::Panic,
             _ => return None,
         })

@@ -974,7 +974,7 @@ impl Call for Posteriors {
 // Statuses, version, options, workspace queries.
 // ---------------------------------------------------------------------------------------------
 
-const ALL_STATUSES: [Status; 23] = [
+const ALL_STATUSES: [Status; 24] = [
     Status::Ok,
     Status::NullPointer,
     Status::ZeroSize,
@@ -997,6 +997,7 @@ const ALL_STATUSES: [Status; 23] = [
     Status::TooFlat,
     Status::TooLight,
     Status::TooFar,
+    Status::ReadFailed,
     Status::Panic,
 ];
 
@@ -1032,7 +1033,7 @@ fn status_str_gives_a_distinct_message_per_code_and_never_null() {
         );
         seen.push(msg);
     }
-    for code in [-1, 22, 42, 98, 100, 1000, i32::MIN, i32::MAX] {
+    for code in [-1, 23, 42, 98, 100, 1000, i32::MIN, i32::MAX] {
         assert_eq!(message(code), UNKNOWN_MESSAGE, "code {code}");
     }
     // The pointer is static: two calls give the same address.

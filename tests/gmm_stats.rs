@@ -399,7 +399,8 @@ fn bad_input_changes_nothing() {
             n,
             None,
             len,
-            wlen - 1,
+            // What n samples need: the chunk scratch of min(n, 4096) samples, (K + 1) each.
+            wlen - (4096 - n.min(4096)) * (K + 1) - 1,
             Status::BufferTooShort,
         ),
         ("NaN sample", &nan_x, n, None, len, wlen, Status::NonFinite),

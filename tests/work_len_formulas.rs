@@ -54,6 +54,25 @@ fn gmm_statistics_lens_are_the_documented_formulas() {
             let factored = k * (2 * d + c + 1);
             assert_eq!(accumulate, factored + 2 * stats + 36 * d + 4160 * k + 4224);
             assert_eq!(m_step, k * (1 + d + c) + c + d + d * d);
+            for chunk_rows in [1, 7, 4096, 5000] {
+                // SAFETY: valid shape-only descriptors.
+                let chunked = unsafe { mk_gmm_fit_chunked_work_len(d, chunk_rows, &mix, &fit) };
+                let block = k * (1 + d + c);
+                let r = chunk_rows.min(4096);
+                let chunk_e_step = 36 * d + 64 * k + 128 + r * (k + 1);
+                assert_eq!(
+                    chunked,
+                    3 * stats
+                        + factored
+                        + chunk_e_step
+                        + 2 * block
+                        + c
+                        + d
+                        + d * d
+                        + chunk_rows * d,
+                    "chunks of {chunk_rows}"
+                );
+            }
         }
     }
 }

@@ -640,7 +640,14 @@ pub unsafe extern "C" fn mk_gmm_fit(
             outputs,
             work,
         )?;
-        *report = MkGmmFitReport {
+        *report = MkGmmFitReport::from(r);
+        Ok(())
+    })
+}
+
+impl From<gmm::GmmFitReport> for MkGmmFitReport {
+    fn from(r: gmm::GmmFitReport) -> Self {
+        MkGmmFitReport {
             log_likelihood: r.log_likelihood,
             mean_log_likelihood: r.mean_log_likelihood,
             iterations: r.iterations,
@@ -649,7 +656,6 @@ pub unsafe extern "C" fn mk_gmm_fit(
             regularized: r.regularized,
             best_restart: r.best_restart,
             prior_samples: r.prior_samples,
-        };
-        Ok(())
-    })
+        }
+    }
 }

@@ -487,17 +487,30 @@ fn factorizes(cov: &[f64], d: usize, kind: CovKind, scratch: &mut [f64]) -> bool
 }
 
 /// Workspace (doubles) of [`gmm_accumulate`]: the factored mixture, two sets of statistics (the
-/// call's total and one chunk's) and one chunk's scratch; independent of n.
+/// call's total and one chunk's) and one chunk's scratch; independent of n (enough for any n).
 pub fn gmm_accumulate_work_len(k: usize, d: usize, kind: CovKind) -> Result<usize, Status> {
+    accumulate_work_len(k, d, kind, CHUNK)
+}
+
+/// What [`gmm_accumulate`] needs for n samples: its chunk scratch for min(n, 4096) of them, so
+/// that a caller of small chunks (the chunked fit) needs little.
+pub(crate) fn accumulate_work_len(
+    k: usize,
+    d: usize,
+    kind: CovKind,
+    n: usize,
+) -> Result<usize, Status> {
     let stats = checked_mul(2, gmm_stats_len(k, d, kind)?)?;
     let len = checked_add(factored_len(k, d, kind)?, stats)?;
-    checked_add(len, chunk_scratch_len(k, d, CHUNK)?)
+    checked_add(len, chunk_scratch_len(k, d, chunk_rows(n))?)
 }
 
 /// The E-step of an EM as statistics: adds to `stats` ([`gmm_stats_len`] doubles, zeroed by the
 /// caller before the first chunk) the statistics (module docs) of the n samples `x` (n x d,
 /// row-major) under `mix`, with optional sample weights (n, finite, >= 0). Calls on the chunks
 /// of a data set, under the same mixture, add up to the statistics of the whole, to rounding.
+/// `work` holds [`gmm_accumulate_work_len`] doubles (n samples need the chunk scratch of
+/// min(n, 4096) only: (4096 - n) (K + 1) fewer below 4096).
 ///
 /// Errors, with `stats` untouched: `ZeroSize` (n = 0), `SizeOverflow`, `BufferTooShort`,
 /// `NonFinite` (NaN or infinity in x or the weights, a log-density that is not finite, or sums
@@ -519,7 +532,7 @@ pub fn gmm_accumulate(
     let len_x = checked_mul(n, d)?;
     ensure_len(x.len(), len_x)?;
     ensure_len(stats.len(), stats_len)?;
-    ensure_len(work.len(), gmm_accumulate_work_len(k, d, kind)?)?;
+    ensure_len(work.len(), accumulate_work_len(k, d, kind, n)?)?;
     let x = &x[..len_x];
     if !x.iter().all(|v| v.is_finite()) {
         return Err(Status::NonFinite);

@@ -10,6 +10,16 @@ static void panic_hook(uint32_t line) {
     }
 }
 
+static int32_t read_samples(void *context, size_t first, size_t max_rows, double *out,
+                            size_t *rows_out) {
+    (void)context;
+    (void)first;
+    (void)max_rows;
+    (void)out;
+    *rows_out = 0;
+    return 0;
+}
+
 int header_check(void) {
     mk_status ok = MK_STATUS_OK;
     int32_t codes[] = {MK_STATUS_OK,          MK_STATUS_NULL_POINTER, MK_STATUS_ZERO_SIZE,
@@ -20,7 +30,8 @@ int header_check(void) {
                        MK_STATUS_MISSING_MESSAGE, MK_STATUS_TOO_FEW_SAMPLES,
                        MK_STATUS_SAMPLE_WEIGHTS, MK_STATUS_VERSION_MISMATCH,
                        MK_STATUS_DATA_SCALE,  MK_STATUS_TOO_SHARP,    MK_STATUS_TOO_FLAT,
-                       MK_STATUS_TOO_LIGHT,   MK_STATUS_TOO_FAR,     MK_STATUS_PANIC};
+                       MK_STATUS_TOO_LIGHT,   MK_STATUS_TOO_FAR,     MK_STATUS_READ_FAILED,
+                       MK_STATUS_PANIC};
     double w[1] = {1.0}, mu[1] = {0.0}, s[1] = {1.0};
     mk_mixture mix;
     mix.k = 1;
@@ -98,6 +109,7 @@ int header_check(void) {
     mixreg_options.noise = MK_NOISE_KNOWN;
     mixreg_options.init = MK_MIXREG_INIT_NODE_LEAST_SQUARES;
     mixreg_options.init = MK_MIXREG_INIT_RANDOM;
+    mk_read_samples reader = read_samples;
     mk_panic_hook hook = panic_hook;
     mk_set_panic_hook(hook);
     mk_set_panic_hook(0);
@@ -115,7 +127,8 @@ int header_check(void) {
                   agg_report.reduce.kept + reduce_report.kept + agg_options.reduce.max_iter +
                   mk_mixreg_fit_work_len(1, 1, &reg_out) + reg.k + header.k +
                   mixreg_report.emptied + (trace.error == 0) + (size_t)mixreg_options.init +
-                  (size_t)(gmm_options.init_weights == 0);
+                  (size_t)(gmm_options.init_weights == 0) + (size_t)(reader == 0) +
+                  mk_gmm_fit_chunked_work_len(1, 1, &mix, &out);
     return (int)ok + (int)report.iterations + (message[0] == 0) + (version[0] == 0) +
            (int)(work == 0) + (int)options.max_iter * 0 + (int)compatible;
 }
