@@ -57,7 +57,7 @@
 /**
  * The patch version of the header.
  */
-#define MK_VERSION_PATCH 0
+#define MK_VERSION_PATCH 1
 
 /**
  * `mk_cmlr_options.algorithm`: Algorithm 1, ignores the clusters (a pass over X per step).
@@ -1660,11 +1660,13 @@ int32_t mk_gmm_fit(const double *x,
                    struct mk_gmm_fit_report *report);
 
 /**
- * Workspace length (doubles) of `mk_gmm_fit_chunked`: K (1 + d + c) + 3 (the statistics),
- * plus `mk_gmm_accumulate_work_len`, plus K (1 + d + c) + c + d + d*d (the M-step), plus one
- * parameter block K (1 + d + c), plus `chunk_rows` * d; c = d*d (full) or d (diagonal). It does
- * not depend on the number of samples. 0 if a descriptor is NULL, d, `chunk_rows` or K is 0, d
- * differs from a descriptor's, the shapes or kinds differ, or the length overflows size_t.
+ * Workspace length (doubles) of `mk_gmm_fit_chunked`, for its sizes and descriptors:
+ * 3 (K (1 + d + c) + 3) + K (2d + c + 1) + (36 d + 64 K + 128 + r (K + 1)) +
+ * 2 K (1 + d + c) + c + d + d*d + `chunk_rows` d, r = min(`chunk_rows`, 4096), c = d*d (full)
+ * or d (diagonal): the statistics, one chunk's E-step, the M-step, one parameter block and one
+ * chunk of samples. It does not depend on the number of samples. 0 if a descriptor is NULL, d,
+ * `chunk_rows` or K is 0, d differs from a descriptor's, the shapes or kinds differ, or the
+ * length overflows size_t.
  *
  * # Safety
  * Non-null descriptors must be valid.

@@ -471,7 +471,7 @@ pub const MK_VERSION_MAJOR: u32 = 0;
 /// break the API (semantic versioning for 0.x).
 pub const MK_VERSION_MINOR: u32 = 4;
 /// The patch version of the header.
-pub const MK_VERSION_PATCH: u32 = 0;
+pub const MK_VERSION_PATCH: u32 = 1;
 
 /// Checks at run time that the linked library can serve a caller compiled against the header
 /// of version `header_major.header_minor`: pass `MK_VERSION_MAJOR, MK_VERSION_MINOR`.
