@@ -3,8 +3,9 @@
 //! the bare-metal `libmixkern.a` and `mixkern.h`), built by `firmware/build.sh` and run by
 //! `firmware/run.sh`. Each simulates its samples, fits, encodes and prints its wire message.
 //!
-//! Asserted: both exit cleanly; both messages are byte for byte the message this host computes
-//! from the same seeds (the f64 fit is bit-identical across x86_64 and the M4F's soft double), as
+//! Asserted: both exit cleanly; both messages, and the Rust node's chunked fit of 10,000
+//! replayed samples (`gmm_fit_chunked`, buffers under 32 KiB), are byte for byte what this host
+//! computes from the same seeds (the f64 fit is bit-identical across x86_64 and the M4F's soft double), as
 //! are the iteration count and the mean log-likelihood's bits; the centre decodes the message to
 //! an estimate of the node's shape and sample size, near the truth; the SysTick calibration sees
 //! 40 instructions per tick (25 MHz core clock at 1 ns of virtual time per instruction), so the
@@ -35,17 +36,20 @@ fn truth() -> (Vec<f64>, Vec<f64>, Vec<f64>) {
     (vec![0.5, 0.3, 0.2], means, covs)
 }
 
-/// The host's run of the node: (iterations, mean log-likelihood bits, message).
-fn host_node() -> (usize, u64, Vec<u8>) {
-    let (w, m, s) = truth();
-    let mix = Mixture::new(&w, &m, &s, K, D, CovKind::Full).unwrap();
-    let mut x = vec![0.0; N * D];
-    let mut work = vec![0.0; gmm::gmm_fit_work_len(N, K, D, CovKind::Full).unwrap()];
-    gmm::simulate(2026, &mix, N, &mut x, None, &mut work).unwrap();
+/// A node's result as it prints it: iterations, the mean log-likelihood's bits, the message.
+struct NodeFit {
+    iterations: usize,
+    ll_bits: u64,
+    message: Vec<u8>,
+}
+
+/// The batch fit of `x` with the round's preset from k-means++ (seed 1).
+fn batch_fit(x: &[f64], n: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>, gmm::GmmFitReport) {
+    let mut work = vec![0.0; gmm::gmm_fit_work_len(n, K, D, CovKind::Full).unwrap()];
     let (mut fw, mut fm, mut fs) = (vec![0.0; K], vec![0.0; K * D], vec![0.0; K * D * D]);
     let report = gmm::gmm_fit(
-        &x,
-        N,
+        x,
+        n,
         D,
         K,
         &GmmFitOptions::for_round(),
@@ -58,15 +62,67 @@ fn host_node() -> (usize, u64, Vec<u8>) {
         &mut work,
     )
     .unwrap();
-    let estimate = Mixture::new(&fw, &fm, &fs, K, D, CovKind::Full).unwrap();
+    (fw, fm, fs, report)
+}
+
+fn node_fit(w: &[f64], m: &[f64], s: &[f64], n: usize, report: &gmm::GmmFitReport) -> NodeFit {
+    let estimate = Mixture::new(w, m, s, K, D, CovKind::Full).unwrap();
     let mut message = vec![0u8; 1024];
-    let len = wire::encode(&estimate, N as u64, &mut message).unwrap();
+    let len = wire::encode(&estimate, n as u64, &mut message).unwrap();
     message.truncate(len);
-    (
-        report.iterations,
-        report.mean_log_likelihood.to_bits(),
+    NodeFit {
+        iterations: report.iterations,
+        ll_bits: report.mean_log_likelihood.to_bits(),
         message,
+    }
+}
+
+/// n samples of the truth drawn with `seed`.
+fn simulate(seed: u64, n: usize) -> Vec<f64> {
+    let (w, m, s) = truth();
+    let mix = Mixture::new(&w, &m, &s, K, D, CovKind::Full).unwrap();
+    let mut x = vec![0.0; n * D];
+    let mut work = vec![0.0; gmm::simulate_work_len(K, D, CovKind::Full).unwrap()];
+    gmm::simulate(seed, &mix, n, &mut x, None, &mut work).unwrap();
+    x
+}
+
+/// The host's run of the node's batch fit.
+fn host_node() -> NodeFit {
+    let (w, m, s, report) = batch_fit(&simulate(2026, N), N);
+    node_fit(&w, &m, &s, N, &report)
+}
+
+/// The host's run of firmware/node's chunked fit: 10,000 samples in blocks of 50 (block j drawn
+/// with seed 2027 + j), started from the batch fit of the first block.
+fn host_chunked_node() -> NodeFit {
+    const BLOCK: usize = 50;
+    const N_CHUNKED: usize = 10_000;
+    let (sw, sm, ss, _) = batch_fit(&simulate(2027, BLOCK), BLOCK);
+    let start = Mixture::new(&sw, &sm, &ss, K, D, CovKind::Full).unwrap();
+    let mut read = |first: usize, out: &mut [f64]| {
+        if first >= N_CHUNKED {
+            return Ok(0);
+        }
+        out.copy_from_slice(&simulate(2027 + (first / BLOCK) as u64, BLOCK));
+        Ok(BLOCK)
+    };
+    let len = gmm::gmm_fit_chunked_work_len(BLOCK, K, D, CovKind::Full).unwrap();
+    let (mut w, mut m, mut s) = (vec![0.0; K], vec![0.0; K * D], vec![0.0; K * D * D]);
+    let report = gmm::gmm_fit_chunked(
+        &mut read,
+        D,
+        BLOCK,
+        &GmmFitOptions::for_round(),
+        &start,
+        &mut w,
+        &mut m,
+        &mut s,
+        None,
+        &mut vec![0.0; len],
     )
+    .unwrap();
+    node_fit(&w, &m, &s, N_CHUNKED, &report)
 }
 
 fn hex_bytes(hex: &str) -> Vec<u8> {
@@ -107,7 +163,7 @@ fn both_firmwares_fit_on_a_cortex_m4f_bit_for_bit_as_the_host() {
         String::from_utf8_lossy(&build.stderr)
     );
     let elves = String::from_utf8(build.stdout).unwrap();
-    let (host_iterations, host_ll_bits, host_message) = host_node();
+    let host = host_node();
 
     for (elf, name) in elves.lines().zip(["rust", "c"]) {
         let run = Command::new("bash")
@@ -125,17 +181,32 @@ fn both_firmwares_fit_on_a_cortex_m4f_bit_for_bit_as_the_host() {
 
         let fit = line(&out, "fit ");
         assert_eq!(fit[..2], ["status", "0"], "{out}");
-        assert_eq!(fit[3].parse::<usize>().unwrap(), host_iterations, "{name}");
+        assert_eq!(fit[3].parse::<usize>().unwrap(), host.iterations, "{name}");
         assert_eq!(
             u64::from_str_radix(fit[7], 16).unwrap(),
-            host_ll_bits,
+            host.ll_bits,
             "{name}: mean log-likelihood"
         );
         let message = hex_bytes(line(&out, "message ")[0]);
         assert!(
-            message == host_message,
+            message == host.message,
             "{name}: the firmware's message differs from the host's"
         );
+        if name == "rust" {
+            // The node that cannot hold its samples: the chunked fit, bit for bit.
+            let chunked = host_chunked_node();
+            let fit = line(&out, "chunked n ");
+            assert_eq!(fit[..3], ["10000", "status", "0"], "{out}");
+            assert_eq!(fit[4].parse::<usize>().unwrap(), chunked.iterations);
+            assert_eq!(u64::from_str_radix(fit[8], 16).unwrap(), chunked.ll_bits);
+            let message = hex_bytes(line(&out, "chunked message ")[0]);
+            assert!(
+                message == chunked.message,
+                "the chunked fit's message differs"
+            );
+            let ram: usize = line(&out, "chunked ram ")[0].parse().unwrap();
+            assert!(ram < 32 * 1024, "chunked fit buffers: {ram} bytes");
+        }
 
         // The centre's side: the message decodes to the node's shape and sample size, and the
         // estimate is near the truth (components matched by their first mean coordinate).

@@ -7,8 +7,16 @@
 //! fit status 0 iterations <i> converged <0|1> loglik_bits <hex of the mean log-likelihood>
 //! message <the wire message, hex>
 //! ticks calibration <SysTick ticks of 2,000,000 instructions> fit <ticks of the fit>
-//! stack <bytes of stack the fit used (painted)>
+//! chunked n 10000 status 0 iterations <i> converged <0|1> loglik_bits <hex>
+//! chunked message <hex>
+//! chunked ram <bytes of the chunked fit's buffers> ticks <ticks of the chunked fit>
+//! stack <bytes of stack used by both fits (painted)>
 //! ```
+//!
+//! The chunked lines are a node that cannot hold its samples: its sensor replays n = 10,000
+//! samples in blocks of 50 (block j drawn with seed SAMPLE_SEED + 1 + j), which
+//! `gmm_fit_chunked` reads one block at a time, in memory that does not depend on n; the start
+//! is `gmm_fit` of the first block.
 //!
 //! Under QEMU with `-icount shift=0` every instruction advances the virtual clock by 1 ns, so
 //! SysTick ticks measure instructions; the calibration loop runs a known 2,000,000 of them.
@@ -33,11 +41,22 @@ const MESSAGE: usize = 24 + 8 * K * (1 + D + D * (D + 1) / 2) + 4;
 const SAMPLE_SEED: u64 = 2026;
 const FIT_SEED: u64 = 1;
 const PAINT: u32 = 0x5AA5_C33C;
+/// The replayed sensor: N_CHUNKED samples in blocks of BLOCK, read one block per call.
+const N_CHUNKED: usize = 10_000;
+const BLOCK: usize = 50;
+/// `gmm_fit_chunked_work_len(BLOCK, K, D, Full)` and `gmm_fit_work_len(BLOCK, K, D, Full)`
+/// (checked at run time).
+const CHUNKED_WORK: usize = 1_299;
+const BLOCK_FIT_WORK: usize = 1_213;
 
 /// The samples, the fit's scratch and the message: static, since there is no heap.
 static mut X: [f64; N * D] = [0.0; N * D];
 static mut WORK_BUF: [f64; WORK] = [0.0; WORK];
 static mut MESSAGE_BUF: [u8; MESSAGE] = [0; MESSAGE];
+/// The chunked fit's buffers: its workspace, one block of samples, the start's fit workspace.
+static mut CHUNKED_BUF: [f64; CHUNKED_WORK] = [0.0; CHUNKED_WORK];
+static mut BLOCK_BUF: [f64; BLOCK * D] = [0.0; BLOCK * D];
+static mut BLOCK_FIT_BUF: [f64; BLOCK_FIT_WORK] = [0.0; BLOCK_FIT_WORK];
 
 /// SysTick wraps (every 2^24 ticks).
 static WRAPS: AtomicU32 = AtomicU32::new(0);
@@ -195,9 +214,95 @@ fn main() -> ! {
     }
     hprintln!();
     hprintln!("ticks calibration {} fit {}", calibration, fit_ticks);
+    chunked_node(&mix, message);
     hprintln!("stack {}", paint.used());
     debug::exit(debug::EXIT_SUCCESS);
     loop {}
+}
+
+/// The node that cannot hold its samples (see the module docs).
+fn chunked_node(truth: &Mixture, message: &mut [u8]) {
+    // SAFETY: the only references to these buffers, taken once here.
+    let (work, block, block_work) = unsafe {
+        (
+            &mut *core::ptr::addr_of_mut!(CHUNKED_BUF),
+            &mut *core::ptr::addr_of_mut!(BLOCK_BUF),
+            &mut *core::ptr::addr_of_mut!(BLOCK_FIT_BUF),
+        )
+    };
+    if gmm::gmm_fit_chunked_work_len(BLOCK, K, D, CovKind::Full) != Ok(CHUNKED_WORK)
+        || gmm::gmm_fit_work_len(BLOCK, K, D, CovKind::Full) != Ok(BLOCK_FIT_WORK)
+    {
+        hprintln!("error: CHUNKED_WORK or BLOCK_FIT_WORK is not the work length");
+        debug::exit(debug::EXIT_FAILURE);
+    }
+    let start_ticks = ticks();
+    // The start: the batch fit of the first block.
+    gmm::simulate(SAMPLE_SEED + 1, truth, BLOCK, block, None, block_work).unwrap();
+    let (mut sw, mut sm, mut ss) = ([0.0; K], [0.0; K * D], [0.0; K * D * D]);
+    gmm::gmm_fit(
+        block,
+        BLOCK,
+        D,
+        K,
+        &GmmFitOptions::for_round(),
+        GmmInit::KMeansPlusPlus { seed: FIT_SEED },
+        &mut sw,
+        &mut sm,
+        &mut ss,
+        None,
+        GmmFitOutputs::default(),
+        block_work,
+    )
+    .unwrap();
+    let start = Mixture::new(&sw, &sm, &ss, K, D, CovKind::Full).unwrap();
+    // The sensor's replay: block j of the samples, drawn again on demand.
+    let mut read = |first: usize, out: &mut [f64]| {
+        if first >= N_CHUNKED {
+            return Ok(0);
+        }
+        let seed = SAMPLE_SEED + 1 + (first / BLOCK) as u64;
+        gmm::simulate(seed, truth, BLOCK, out, None, block_work)?;
+        Ok(BLOCK)
+    };
+    let (mut fw, mut fmu, mut fs) = ([0.0; K], [0.0; K * D], [0.0; K * D * D]);
+    let fitted = gmm::gmm_fit_chunked(
+        &mut read,
+        D,
+        BLOCK,
+        &GmmFitOptions::for_round(),
+        &start,
+        &mut fw,
+        &mut fmu,
+        &mut fs,
+        None,
+        work,
+    );
+    let fit_ticks = ticks() - start_ticks;
+    let report = match fitted {
+        Ok(r) => r,
+        Err(status) => {
+            hprintln!("chunked status {}", status as i32);
+            debug::exit(debug::EXIT_FAILURE);
+            unreachable!()
+        }
+    };
+    hprintln!(
+        "chunked n {} status 0 iterations {} converged {} loglik_bits {:016x}",
+        N_CHUNKED,
+        report.iterations,
+        report.converged as u8,
+        report.mean_log_likelihood.to_bits()
+    );
+    let estimate = Mixture::new(&fw, &fmu, &fs, K, D, CovKind::Full).unwrap();
+    let len = mixkern::wire::encode(&estimate, N_CHUNKED as u64, message).unwrap();
+    hprint!("chunked message ");
+    for byte in &message[..len] {
+        hprint!("{:02x}", byte);
+    }
+    hprintln!();
+    let ram = 8 * (CHUNKED_WORK + BLOCK * D + BLOCK_FIT_WORK);
+    hprintln!("chunked ram {} ticks {}", ram, fit_ticks);
 }
 
 #[panic_handler]
