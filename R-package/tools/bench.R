@@ -46,6 +46,8 @@ gmm_case <- function(n, d, G, inner) {
                         inner)
   ours <- median_time(function() ours_fit <<- gmm(x, G, classification = start, reg_covar = 0,
                                                   tol = 0, max_iter = T), inner)
+  # mclust stops early only if its log-likelihood stops changing exactly (see test-gmm.R).
+  stopifnot(abs(attr(theirs_fit, "info")[["iterations"]]) == T + 1)
   agreement <- rel(ours_fit$parameters$mean, theirs_fit$parameters$mean)
   stopifnot(agreement < 1e-8)
   add(sprintf("GMM full, n = %d, d = %d, G = %d", n, d, G), "mclust me()", ours, theirs,
