@@ -4,6 +4,8 @@
 //! 50 and 100,000 samples); bad input and a failing or inconsistent reader change nothing; the C
 //! entry point is the safe API.
 
+mod common;
+
 use mixkern::ffi::{self, MkMixture, MkMixtureOut};
 use mixkern::gmm::{self, CovKind, GmmFitOptions, GmmFitOutputs, GmmInit, Mixture};
 use mixkern::Status;
@@ -12,23 +14,11 @@ use std::ffi::c_void;
 const K: usize = 3;
 const D: usize = 4;
 
-fn truth() -> (Vec<f64>, Vec<f64>, Vec<f64>) {
-    let weights = vec![0.5, 0.3, 0.2];
-    let means = vec![0.0, 0.0, 0.0, 0.0, 4.0, 4.0, 0.0, 0.0, -4.0, 3.0, 2.0, 1.0];
-    #[rustfmt::skip]
-    let full = vec![
-        1.0, 0.3, 0.0, 0.1, 0.3, 1.5, 0.2, 0.0, 0.0, 0.2, 0.8, 0.0, 0.1, 0.0, 0.0, 1.2,
-        0.5, 0.0, 0.0, 0.0, 0.0, 0.5, 0.1, 0.0, 0.0, 0.1, 0.5, 0.0, 0.0, 0.0, 0.0, 0.5,
-        2.0, -0.5, 0.0, 0.0, -0.5, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.3, 0.0, 0.0, 0.3, 1.0,
-    ];
-    (weights, means, full)
-}
-
 /// Samples `first..first + rows` of an endless seeded stream: chunk j of 50 samples is
 /// `simulate(seed + j)`, so any sample can be regenerated without storing the others.
 fn stream(seed: u64, first: usize, out: &mut [f64]) {
     const BLOCK: usize = 50;
-    let (w, m, s) = truth();
+    let (w, m, s) = common::mixture_k3_d4();
     let mix = Mixture::new(&w, &m, &s, K, D, CovKind::Full).unwrap();
     let mut block = [0.0; BLOCK * D];
     let mut work = vec![0.0; gmm::simulate_work_len(K, D, CovKind::Full).unwrap()];
@@ -52,7 +42,7 @@ fn all_samples(n: usize) -> Vec<f64> {
 
 /// A start near the truth (means shifted, covariances inflated).
 fn start(kind: CovKind) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
-    let (_, m, full) = truth();
+    let (_, m, full) = common::mixture_k3_d4();
     let covs: Vec<f64> = match kind {
         CovKind::Full => full.iter().map(|v| v * 1.5).collect(),
         CovKind::Diag => (0..K * D)
@@ -238,7 +228,7 @@ fn the_workspace_does_not_grow_with_n() {
         means.push(fit.m);
     }
     // With 100,000 samples the means are near the truth (sampling error about 0.01).
-    let (_, truth_means, _) = truth();
+    let (_, truth_means, _) = common::mixture_k3_d4();
     assert!(max_rel(&means[1], &truth_means) < 0.02, "{:?}", means[1]);
 }
 

@@ -3,6 +3,8 @@
 //! M-step, every thread count gives the same fit bit for bit, bad input changes nothing, and the
 //! C entry points are the safe API.
 
+mod common;
+
 use mixkern::ffi::{self, MkMixture, MkMixtureOut};
 use mixkern::gmm::{self, CovKind, GmmFitOptions, GmmFitOutputs, GmmInit, Mixture};
 use mixkern::Status;
@@ -10,16 +12,10 @@ use mixkern::Status;
 const K: usize = 3;
 const D: usize = 4;
 
-/// A 3-component mixture in d = 4 with correlated covariances, and its covariances' diagonals.
+/// The tests' 3-component mixture in d = 4 with correlated covariances, and its covariances'
+/// diagonals.
 fn truth() -> (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) {
-    let weights = vec![0.5, 0.3, 0.2];
-    let means = vec![0.0, 0.0, 0.0, 0.0, 4.0, 4.0, 0.0, 0.0, -4.0, 3.0, 2.0, 1.0];
-    #[rustfmt::skip]
-    let full = vec![
-        1.0, 0.3, 0.0, 0.1, 0.3, 1.5, 0.2, 0.0, 0.0, 0.2, 0.8, 0.0, 0.1, 0.0, 0.0, 1.2,
-        0.5, 0.0, 0.0, 0.0, 0.0, 0.5, 0.1, 0.0, 0.0, 0.1, 0.5, 0.0, 0.0, 0.0, 0.0, 0.5,
-        2.0, -0.5, 0.0, 0.0, -0.5, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.3, 0.0, 0.0, 0.3, 1.0,
-    ];
+    let (weights, means, full) = common::mixture_k3_d4();
     let diag = (0..K)
         .flat_map(|c| (0..D).map(move |a| (c, a)))
         .map(|(c, a)| full[c * D * D + a * D + a])

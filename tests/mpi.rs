@@ -21,20 +21,9 @@ use std::process::Command;
 const K: usize = 3;
 const D: usize = 4;
 
-fn truth() -> (Vec<f64>, Vec<f64>, Vec<f64>) {
-    #[rustfmt::skip]
-    let covs = vec![
-        1.0, 0.3, 0.0, 0.1, 0.3, 1.5, 0.2, 0.0, 0.0, 0.2, 0.8, 0.0, 0.1, 0.0, 0.0, 1.2,
-        0.5, 0.0, 0.0, 0.0, 0.0, 0.5, 0.1, 0.0, 0.0, 0.1, 0.5, 0.0, 0.0, 0.0, 0.0, 0.5,
-        2.0, -0.5, 0.0, 0.0, -0.5, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.3, 0.0, 0.0, 0.3, 1.0,
-    ];
-    let means = vec![0.0, 0.0, 0.0, 0.0, 4.0, 4.0, 0.0, 0.0, -4.0, 3.0, 2.0, 1.0];
-    (vec![0.5, 0.3, 0.2], means, covs)
-}
-
 /// n samples of the truth from `seed`, as `mk_gmm_simulate` draws them.
 fn simulate(seed: u64, n: usize) -> Vec<f64> {
-    let (w, m, s) = truth();
+    let (w, m, s) = common::mixture_k3_d4();
     let mix = Mixture::new(&w, &m, &s, K, D, CovKind::Full).unwrap();
     let mut x = vec![0.0; n * D];
     let mut work = vec![0.0; gmm::simulate_work_len(K, D, CovKind::Full).unwrap()];
@@ -235,7 +224,7 @@ fn distributed_em_equals_the_single_process_fit() {
         x.extend(simulate(500 + r as u64, 5000 + 1000 * r));
     }
     let n = x.len() / D;
-    let (_, true_means, true_covs) = truth();
+    let (_, true_means, true_covs) = common::mixture_k3_d4();
     let weights = vec![1.0 / K as f64; K];
     let means: Vec<f64> = true_means.iter().map(|v| v + 0.5).collect();
     let covs: Vec<f64> = true_covs.iter().map(|v| 1.5 * v).collect();

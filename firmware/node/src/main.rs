@@ -7,7 +7,7 @@
 //! fit status 0 iterations <i> converged <0|1> loglik_bits <hex of the mean log-likelihood>
 //! message <the wire message, hex>
 //! ticks calibration <SysTick ticks of 2,000,000 instructions> fit <ticks of the fit>
-//! chunked n 10000 status 0 iterations <i> converged <0|1> loglik_bits <hex>
+//! chunked fit status 0 iterations <i> converged <0|1> loglik_bits <hex>
 //! chunked message <hex>
 //! chunked ram <bytes of the chunked fit's buffers> ticks <ticks of the chunked fit>
 //! stack <bytes of stack used by both fits (painted)>
@@ -192,32 +192,47 @@ fn main() -> ! {
         work,
     );
     let fit_ticks = ticks() - start;
-    let report = match fitted {
-        Ok(r) => r,
-        Err(status) => {
-            hprintln!("fit status {}", status as i32);
-            debug::exit(debug::EXIT_FAILURE);
-            unreachable!()
-        }
-    };
-    hprintln!(
-        "fit status 0 iterations {} converged {} loglik_bits {:016x}",
-        report.iterations,
-        report.converged as u8,
-        report.mean_log_likelihood.to_bits()
-    );
-    let estimate = Mixture::new(&fw, &fmu, &fs, K, D, CovKind::Full).unwrap();
-    let len = mixkern::wire::encode(&estimate, N as u64, message).unwrap();
-    hprint!("message ");
-    for byte in &message[..len] {
-        hprint!("{:02x}", byte);
-    }
-    hprintln!();
+    print_fit("", fitted, &fw, &fmu, &fs, N, message);
     hprintln!("ticks calibration {} fit {}", calibration, fit_ticks);
     chunked_node(&mix, message);
     hprintln!("stack {}", paint.used());
     debug::exit(debug::EXIT_SUCCESS);
     loop {}
+}
+
+/// Prints `<label>fit status 0 iterations .. converged .. loglik_bits ..` and
+/// `<label>message <hex>` for a fit of n samples, or its failure status and exits.
+fn print_fit(
+    label: &str,
+    fitted: Result<gmm::GmmFitReport, mixkern::Status>,
+    w: &[f64],
+    mu: &[f64],
+    s: &[f64],
+    n: usize,
+    message: &mut [u8],
+) {
+    let report = match fitted {
+        Ok(r) => r,
+        Err(status) => {
+            hprintln!("{}fit status {}", label, status as i32);
+            debug::exit(debug::EXIT_FAILURE);
+            return;
+        }
+    };
+    hprintln!(
+        "{}fit status 0 iterations {} converged {} loglik_bits {:016x}",
+        label,
+        report.iterations,
+        report.converged as u8,
+        report.mean_log_likelihood.to_bits()
+    );
+    let estimate = Mixture::new(w, mu, s, K, D, CovKind::Full).unwrap();
+    let len = mixkern::wire::encode(&estimate, n as u64, message).unwrap();
+    hprint!("{}message ", label);
+    for byte in &message[..len] {
+        hprint!("{:02x}", byte);
+    }
+    hprintln!();
 }
 
 /// The node that cannot hold its samples (see the module docs).
@@ -279,28 +294,7 @@ fn chunked_node(truth: &Mixture, message: &mut [u8]) {
         work,
     );
     let fit_ticks = ticks() - start_ticks;
-    let report = match fitted {
-        Ok(r) => r,
-        Err(status) => {
-            hprintln!("chunked status {}", status as i32);
-            debug::exit(debug::EXIT_FAILURE);
-            unreachable!()
-        }
-    };
-    hprintln!(
-        "chunked n {} status 0 iterations {} converged {} loglik_bits {:016x}",
-        N_CHUNKED,
-        report.iterations,
-        report.converged as u8,
-        report.mean_log_likelihood.to_bits()
-    );
-    let estimate = Mixture::new(&fw, &fmu, &fs, K, D, CovKind::Full).unwrap();
-    let len = mixkern::wire::encode(&estimate, N_CHUNKED as u64, message).unwrap();
-    hprint!("chunked message ");
-    for byte in &message[..len] {
-        hprint!("{:02x}", byte);
-    }
-    hprintln!();
+    print_fit("chunked ", fitted, &fw, &fmu, &fs, N_CHUNKED, message);
     let ram = 8 * (CHUNKED_WORK + BLOCK * D + BLOCK_FIT_WORK);
     hprintln!("chunked ram {} ticks {}", ram, fit_ticks);
 }
