@@ -65,19 +65,9 @@ fn node_fit(w: &[f64], m: &[f64], s: &[f64], n: usize, report: &gmm::GmmFitRepor
     }
 }
 
-/// n samples of the truth drawn with `seed`.
-fn simulate(seed: u64, n: usize) -> Vec<f64> {
-    let (w, m, s) = common::mixture_k3_d4();
-    let mix = Mixture::new(&w, &m, &s, K, D, CovKind::Full).unwrap();
-    let mut x = vec![0.0; n * D];
-    let mut work = vec![0.0; gmm::simulate_work_len(K, D, CovKind::Full).unwrap()];
-    gmm::simulate(seed, &mix, n, &mut x, None, &mut work).unwrap();
-    x
-}
-
 /// The host's run of the node's batch fit.
 fn host_node() -> NodeFit {
-    let (w, m, s, report) = batch_fit(&simulate(2026, N), N);
+    let (w, m, s, report) = batch_fit(&common::simulate_k3_d4(2026, N), N);
     node_fit(&w, &m, &s, N, &report)
 }
 
@@ -86,13 +76,16 @@ fn host_node() -> NodeFit {
 fn host_chunked_node() -> NodeFit {
     const BLOCK: usize = 50;
     const N_CHUNKED: usize = 10_000;
-    let (sw, sm, ss, _) = batch_fit(&simulate(2027, BLOCK), BLOCK);
+    let (sw, sm, ss, _) = batch_fit(&common::simulate_k3_d4(2027, BLOCK), BLOCK);
     let start = Mixture::new(&sw, &sm, &ss, K, D, CovKind::Full).unwrap();
     let mut read = |first: usize, out: &mut [f64]| {
         if first >= N_CHUNKED {
             return Ok(0);
         }
-        out.copy_from_slice(&simulate(2027 + (first / BLOCK) as u64, BLOCK));
+        out.copy_from_slice(&common::simulate_k3_d4(
+            2027 + (first / BLOCK) as u64,
+            BLOCK,
+        ));
         Ok(BLOCK)
     };
     let len = gmm::gmm_fit_chunked_work_len(BLOCK, K, D, CovKind::Full).unwrap();

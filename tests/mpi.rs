@@ -21,16 +21,6 @@ use std::process::Command;
 const K: usize = 3;
 const D: usize = 4;
 
-/// n samples of the truth from `seed`, as `mk_gmm_simulate` draws them.
-fn simulate(seed: u64, n: usize) -> Vec<f64> {
-    let (w, m, s) = common::mixture_k3_d4();
-    let mix = Mixture::new(&w, &m, &s, K, D, CovKind::Full).unwrap();
-    let mut x = vec![0.0; n * D];
-    let mut work = vec![0.0; gmm::simulate_work_len(K, D, CovKind::Full).unwrap()];
-    gmm::simulate(seed, &mix, n, &mut x, None, &mut work).unwrap();
-    x
-}
-
 /// `true` when MPI is there; otherwise says so, and fails under CI.
 fn mpi_available() -> bool {
     common::tools_on_path(
@@ -94,7 +84,7 @@ fn words_after<'a>(output: &'a str, key: &str) -> Vec<&'a str> {
 /// The honest edge node's message for rank r: its samples, the round preset, its seed.
 fn honest_message(rank: u64) -> Vec<u8> {
     let n = 2000;
-    let x = simulate(1000 + rank, n);
+    let x = common::simulate_k3_d4(1000 + rank, n);
     let opts = GmmFitOptions::for_round();
     let (mut w, mut m, mut s) = (vec![0.0; K], vec![0.0; K * D], vec![0.0; K * D * D]);
     let mut work = vec![0.0; gmm::gmm_fit_work_len(n, K, D, CovKind::Full).unwrap()];
@@ -221,7 +211,7 @@ fn distributed_em_equals_the_single_process_fit() {
     // The same shards, together, in one fit from the same start.
     let mut x = Vec::new();
     for r in 0..ranks {
-        x.extend(simulate(500 + r as u64, 5000 + 1000 * r));
+        x.extend(common::simulate_k3_d4(500 + r as u64, 5000 + 1000 * r));
     }
     let n = x.len() / D;
     let (_, true_means, true_covs) = common::mixture_k3_d4();

@@ -17,6 +17,17 @@ pub fn mixture_k3_d4() -> (Vec<f64>, Vec<f64>, Vec<f64>) {
     (vec![0.5, 0.3, 0.2], means, covs)
 }
 
+/// n samples of [`mixture_k3_d4`] drawn with `seed`, as `mk_gmm_simulate` draws them.
+pub fn simulate_k3_d4(seed: u64, n: usize) -> Vec<f64> {
+    use mixkern::gmm::{self, CovKind, Mixture};
+    let (w, m, s) = mixture_k3_d4();
+    let mix = Mixture::new(&w, &m, &s, 3, 4, CovKind::Full).unwrap();
+    let mut x = vec![0.0; n * 4];
+    let mut work = vec![0.0; gmm::simulate_work_len(3, 4, CovKind::Full).unwrap()];
+    gmm::simulate(seed, &mix, n, &mut x, None, &mut work).unwrap();
+    x
+}
+
 /// The crate root.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
