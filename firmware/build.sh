@@ -3,6 +3,7 @@
 #   node-rust.elf  firmware/node, a cortex-m-rt crate that depends on mixkern (opt-level "s")
 #   node-c.elf     firmware/node-c, C built with arm-none-eabi-gcc -Os against the bare-metal
 #                  libmixkern.a (`make bare-metal`, here at opt-level "s") and include/mixkern.h
+#                  (and its link map, node-c.map)
 # Needs rustup's thumbv7em-none-eabihf target and arm-none-eabi-gcc (Debian: gcc-arm-none-eabi).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,6 +21,6 @@ arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os
   -I"$root/include" -T "$root/firmware/node-c/link.ld" -nostdlib \
   "$root/firmware/node-c/startup.c" "$root/firmware/node-c/node.c" \
   "$out/lib-build/$target/release/libmixkern.a" -lgcc \
-  -Wl,--gc-sections -Wl,-z,noexecstack -o "$out/node-c.elf"
+  -Wl,--gc-sections -Wl,-z,noexecstack -Wl,-Map="$out/node-c.map" -o "$out/node-c.elf"
 echo "$out/node-rust.elf"
 echo "$out/node-c.elf"

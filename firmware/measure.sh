@@ -8,7 +8,7 @@
 #   stack   the high-water mark of the fit, from the painted stack;
 #   instr.  the fit's instructions: SysTick ticks under QEMU -icount shift=0, times the
 #           instructions per tick of a calibration loop of 2,000,000 instructions.
-# and, for the Rust node's chunked fit of 10,000 replayed samples, the bytes of its buffers.
+# and, for each node's chunked fit of 10,000 replayed samples, the bytes of its buffers.
 #
 #   bash firmware/measure.sh
 set -euo pipefail
@@ -24,11 +24,29 @@ for elf in "${elves[@]}"; do
   stack=$(sed -n 's/^stack //p' <<<"$out")
   instructions=$(awk -v f="$fit" -v c="$calibration" 'BEGIN { printf "%.1f M", f * 2e6 / c / 1e6 }')
   echo "| $name (f64, opt-level s) | $((text + data)) | $((data + bss)) | $stack | $instructions |"
-  # The Rust node's second fit: n = 10,000 samples replayed in blocks of 50 (gmm_fit_chunked);
-  # its RAM is its own buffers (the firmware prints their size), the stack the whole run's.
+  # The node's second fit: n = 10,000 samples replayed in blocks of 50 (the chunked fit); its
+  # RAM is its own buffers (the firmware prints their size), the stack the whole run's.
   if grep -q '^chunked ram' <<<"$out"; then
     read -r ram ticks < <(sed -n 's/^chunked ram \([0-9]*\) ticks \([0-9]*\)/\1 \2/p' <<<"$out")
     instructions=$(awk -v f="$ticks" -v c="$calibration" 'BEGIN { printf "%.1f M", f * 2e6 / c / 1e6 }')
     echo "| $name, chunked fit of n = 10,000 in blocks of 50 | (same firmware) | $ram (its buffers) | $stack | $instructions |"
   fi
 done
+
+# Where the C firmware's code and constants come from (its link map: .text and .rodata input
+# sections by object): mixkern, compiler-builtins (software double precision and memcpy), the
+# firmware's own start-up and printing.
+declare -A bytes=()
+while read -r size file; do
+  case "$file" in
+    *compiler_builtins*) part="compiler-builtins" ;;
+    *libmixkern.a*) part="mixkern" ;;
+    *) part="firmware" ;;
+  esac
+  bytes[$part]=$(( ${bytes[$part]:-0} + size ))
+done < <(awk '/^Linker script and memory map/ { map = 1 }
+  map && /^ \.(text|rodata)/ { if (NF >= 4) { print $3, $4 } else { pending = 1 }; next }
+  pending && $1 ~ /^0x/ { print $2, $3 } { pending = 0 }' "$(dirname "${elves[1]}")/node-c.map")
+echo
+echo "C firmware code and constants: mixkern ${bytes[mixkern]:-0} bytes, compiler-builtins" \
+  "${bytes[compiler-builtins]:-0}, firmware ${bytes[firmware]:-0}"
