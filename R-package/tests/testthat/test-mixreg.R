@@ -92,6 +92,34 @@ test_that("ChickWeight, weight ~ Time | Chick: the grouped fit equals flexmix", 
   expect_equal(ours$cluster, max.col(ours$posterior, "first")[as.integer(chicks$Chick)])
 })
 
+test_that("tonedata, tuned ~ stretchratio: the ungrouped fit equals flexmix", {
+  skip_if_not_installed("flexmix")
+  skip_if_not_installed("mixtools")
+  suppressPackageStartupMessages(library(flexmix))
+  data("tonedata", package = "mixtools", envir = environment())
+  n <- nrow(tonedata)
+  # Start posteriors per sample, from a fixed rule (no random numbers).
+  low <- tonedata$tuned < 1.5
+  r0 <- cbind(ifelse(low, 0.3, 0.7), ifelse(low, 0.7, 0.3))
+  run <- function(iterations) {
+    flexmix(tuned ~ stretchratio, data = tonedata, k = 2, cluster = r0, model = ml_driver(),
+            control = list(iter.max = iterations, minprior = 0, tolerance = 0, verbose = 0))
+  }
+  q1 <- flexmix_parameters(run(1))
+  T <- 20
+  after <- run(T + 1)
+  ours <- mixreg(tuned ~ stretchratio, tonedata, K = 2, tol = 0, max_iter = T,
+                 start = list(pro = colMeans(r0), coefficients = q1$coefficients,
+                              sigma = q1$sigma))
+  theirs <- flexmix_parameters(after)
+  expect_lt(rel_diff(ours$coefficients, theirs$coefficients), 1e-6)
+  expect_lt(rel_diff(ours$sigma, theirs$sigma), 1e-6)
+  expect_lt(max_diff(ours$pro, run(T)@prior), 1e-6)
+  expect_lt(abs(ours$loglik - after@logLik) / abs(after@logLik), 1e-6)
+  expect_lt(max_diff(ours$posterior, after@posterior$scaled), 1e-6)
+  expect_equal(nrow(ours$posterior), n)
+})
+
 test_that("the grouped fit does not depend on the order of the rows", {
   chicks <- as.data.frame(ChickWeight)
   shuffled <- chicks[c(seq(2, nrow(chicks), 2), seq(1, nrow(chicks), 2)), ]
