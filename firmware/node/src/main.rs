@@ -58,6 +58,23 @@ static mut CHUNKED_BUF: [f64; CHUNKED_WORK] = [0.0; CHUNKED_WORK];
 static mut BLOCK_BUF: [f64; BLOCK * D] = [0.0; BLOCK * D];
 static mut BLOCK_FIT_BUF: [f64; BLOCK_FIT_WORK] = [0.0; BLOCK_FIT_WORK];
 
+/// One mixture's parameters; static, like every buffer here, so that the stack holds only the
+/// call frames.
+struct Params {
+    w: [f64; K],
+    mu: [f64; K * D],
+    s: [f64; K * D * D],
+}
+
+const NO_PARAMS: Params = Params {
+    w: [0.0; K],
+    mu: [0.0; K * D],
+    s: [0.0; K * D * D],
+};
+/// The fit (batch, then chunked) and the chunked fit's start.
+static mut FIT: Params = NO_PARAMS;
+static mut START: Params = NO_PARAMS;
+
 /// SysTick wraps (every 2^24 ticks).
 static WRAPS: AtomicU32 = AtomicU32::new(0);
 
@@ -87,17 +104,15 @@ fn calibration_loop() {
     let _ = count;
 }
 
-/// The truth the sensor samples from.
-fn truth() -> ([f64; K], [f64; K * D], [f64; K * D * D]) {
-    #[rustfmt::skip]
-    let covs = [
-        1.0, 0.3, 0.0, 0.1, 0.3, 1.5, 0.2, 0.0, 0.0, 0.2, 0.8, 0.0, 0.1, 0.0, 0.0, 1.2,
-        0.5, 0.0, 0.0, 0.0, 0.0, 0.5, 0.1, 0.0, 0.0, 0.1, 0.5, 0.0, 0.0, 0.0, 0.0, 0.5,
-        2.0, -0.5, 0.0, 0.0, -0.5, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.3, 0.0, 0.0, 0.3, 1.0,
-    ];
-    let means = [0.0, 0.0, 0.0, 0.0, 4.0, 4.0, 0.0, 0.0, -4.0, 3.0, 2.0, 1.0];
-    ([0.5, 0.3, 0.2], means, covs)
-}
+/// The truth the sensor samples from: weights, means, covariances.
+const TRUTH_W: [f64; K] = [0.5, 0.3, 0.2];
+const TRUTH_MU: [f64; K * D] = [0.0, 0.0, 0.0, 0.0, 4.0, 4.0, 0.0, 0.0, -4.0, 3.0, 2.0, 1.0];
+#[rustfmt::skip]
+const TRUTH_S: [f64; K * D * D] = [
+    1.0, 0.3, 0.0, 0.1, 0.3, 1.5, 0.2, 0.0, 0.0, 0.2, 0.8, 0.0, 0.1, 0.0, 0.0, 1.2,
+    0.5, 0.0, 0.0, 0.0, 0.0, 0.5, 0.1, 0.0, 0.0, 0.1, 0.5, 0.0, 0.0, 0.0, 0.0, 0.5,
+    2.0, -0.5, 0.0, 0.0, -0.5, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.3, 0.0, 0.0, 0.3, 1.0,
+];
 
 /// The bytes of the stack below the current stack pointer that were written since `paint`.
 struct StackPaint {
@@ -155,11 +170,12 @@ fn main() -> ! {
     core.SYST.enable_counter();
 
     // SAFETY: the only references to the buffers, taken once here.
-    let (x, work, message) = unsafe {
+    let (x, work, message, fit) = unsafe {
         (
             &mut *core::ptr::addr_of_mut!(X),
             &mut *core::ptr::addr_of_mut!(WORK_BUF),
             &mut *core::ptr::addr_of_mut!(MESSAGE_BUF),
+            &mut *core::ptr::addr_of_mut!(FIT),
         )
     };
     hprintln!("node rust k {} d {} n {}", K, D, N);
@@ -167,15 +183,13 @@ fn main() -> ! {
         hprintln!("error: WORK is not gmm_fit_work_len(N, K, D, Full)");
         debug::exit(debug::EXIT_FAILURE);
     }
-    let (w, mu, s) = truth();
-    let mix = Mixture::new(&w, &mu, &s, K, D, CovKind::Full).unwrap();
+    let mix = Mixture::new(&TRUTH_W, &TRUTH_MU, &TRUTH_S, K, D, CovKind::Full).unwrap();
     gmm::simulate(SAMPLE_SEED, &mix, N, x, None, work).unwrap();
 
     let start = ticks();
     calibration_loop();
     let calibration = ticks() - start;
 
-    let (mut fw, mut fmu, mut fs) = ([0.0; K], [0.0; K * D], [0.0; K * D * D]);
     let start = ticks();
     let fitted = gmm::gmm_fit(
         x,
@@ -184,17 +198,17 @@ fn main() -> ! {
         K,
         &GmmFitOptions::for_round(),
         GmmInit::KMeansPlusPlus { seed: FIT_SEED },
-        &mut fw,
-        &mut fmu,
-        &mut fs,
+        &mut fit.w,
+        &mut fit.mu,
+        &mut fit.s,
         None,
         GmmFitOutputs::default(),
         work,
     );
     let fit_ticks = ticks() - start;
-    print_fit("", fitted, &fw, &fmu, &fs, N, message);
+    print_fit("", fitted, fit, N, message);
     hprintln!("ticks calibration {} fit {}", calibration, fit_ticks);
-    chunked_node(&mix, message);
+    chunked_node(&mix, fit, message);
     hprintln!("stack {}", paint.used());
     debug::exit(debug::EXIT_SUCCESS);
     loop {}
@@ -205,9 +219,7 @@ fn main() -> ! {
 fn print_fit(
     label: &str,
     fitted: Result<gmm::GmmFitReport, mixkern::Status>,
-    w: &[f64],
-    mu: &[f64],
-    s: &[f64],
+    fit: &Params,
     n: usize,
     message: &mut [u8],
 ) {
@@ -226,7 +238,7 @@ fn print_fit(
         report.converged as u8,
         report.mean_log_likelihood.to_bits()
     );
-    let estimate = Mixture::new(w, mu, s, K, D, CovKind::Full).unwrap();
+    let estimate = Mixture::new(&fit.w, &fit.mu, &fit.s, K, D, CovKind::Full).unwrap();
     let len = mixkern::wire::encode(&estimate, n as u64, message).unwrap();
     hprint!("{}message ", label);
     for byte in &message[..len] {
@@ -236,13 +248,14 @@ fn print_fit(
 }
 
 /// The node that cannot hold its samples (see the module docs).
-fn chunked_node(truth: &Mixture, message: &mut [u8]) {
+fn chunked_node(truth: &Mixture, fit: &mut Params, message: &mut [u8]) {
     // SAFETY: the only references to these buffers, taken once here.
-    let (work, block, block_work) = unsafe {
+    let (work, block, block_work, start) = unsafe {
         (
             &mut *core::ptr::addr_of_mut!(CHUNKED_BUF),
             &mut *core::ptr::addr_of_mut!(BLOCK_BUF),
             &mut *core::ptr::addr_of_mut!(BLOCK_FIT_BUF),
+            &mut *core::ptr::addr_of_mut!(START),
         )
     };
     if gmm::gmm_fit_chunked_work_len(BLOCK, K, D, CovKind::Full) != Ok(CHUNKED_WORK)
@@ -254,7 +267,6 @@ fn chunked_node(truth: &Mixture, message: &mut [u8]) {
     let start_ticks = ticks();
     // The start: the batch fit of the first block.
     gmm::simulate(SAMPLE_SEED + 1, truth, BLOCK, block, None, block_work).unwrap();
-    let (mut sw, mut sm, mut ss) = ([0.0; K], [0.0; K * D], [0.0; K * D * D]);
     gmm::gmm_fit(
         block,
         BLOCK,
@@ -262,15 +274,15 @@ fn chunked_node(truth: &Mixture, message: &mut [u8]) {
         K,
         &GmmFitOptions::for_round(),
         GmmInit::KMeansPlusPlus { seed: FIT_SEED },
-        &mut sw,
-        &mut sm,
-        &mut ss,
+        &mut start.w,
+        &mut start.mu,
+        &mut start.s,
         None,
         GmmFitOutputs::default(),
         block_work,
     )
     .unwrap();
-    let start = Mixture::new(&sw, &sm, &ss, K, D, CovKind::Full).unwrap();
+    let start = Mixture::new(&start.w, &start.mu, &start.s, K, D, CovKind::Full).unwrap();
     // The sensor's replay: block j of the samples, drawn again on demand.
     let mut read = |first: usize, out: &mut [f64]| {
         if first >= N_CHUNKED {
@@ -280,22 +292,22 @@ fn chunked_node(truth: &Mixture, message: &mut [u8]) {
         gmm::simulate(seed, truth, BLOCK, out, None, block_work)?;
         Ok(BLOCK)
     };
-    let (mut fw, mut fmu, mut fs) = ([0.0; K], [0.0; K * D], [0.0; K * D * D]);
     let fitted = gmm::gmm_fit_chunked(
         &mut read,
         D,
         BLOCK,
         &GmmFitOptions::for_round(),
         &start,
-        &mut fw,
-        &mut fmu,
-        &mut fs,
+        &mut fit.w,
+        &mut fit.mu,
+        &mut fit.s,
         None,
         work,
     );
     let fit_ticks = ticks() - start_ticks;
-    print_fit("chunked ", fitted, &fw, &fmu, &fs, N_CHUNKED, message);
-    let ram = 8 * (CHUNKED_WORK + BLOCK * D + BLOCK_FIT_WORK);
+    print_fit("chunked ", fitted, fit, N_CHUNKED, message);
+    // Its buffers: the workspace, a block, the start's fit workspace and the start.
+    let ram = 8 * (CHUNKED_WORK + BLOCK * D + BLOCK_FIT_WORK + K + K * D + K * D * D);
     hprintln!("chunked ram {} ticks {}", ram, fit_ticks);
 }
 
