@@ -1,7 +1,7 @@
 //! The EM fit in memory that does not grow with the number of samples: the caller hands the
 //! samples over in chunks, one pass over all of them per iteration (from a ring buffer, flash,
 //! or a sensor that can replay its recording), and the fit keeps only their sufficient
-//! statistics ([`gmm_accumulate`], then [`gmm_m_step`]).
+//! statistics ([`gmm_accumulate`](super::gmm_accumulate), then [`gmm_m_step`]).
 //!
 //! Why passes and not an online (stepwise) EM: an iteration here is exactly an iteration of
 //! [`gmm_fit`](super::gmm_fit) (E-step over all samples, M-step), so the two fits agree to
@@ -10,10 +10,11 @@
 //! samples and on a step-size schedule, and it does not reach the batch optimum on a finite
 //! sample. The price of passes is one read of the samples per iteration.
 
+use super::density::{factored_len, FactoredMixture};
 use super::fit::{GmmFitOptions, GmmFitReport};
 use super::mixture::{CovKind, Mixture};
 use super::stats::{
-    accumulate_work_len, gmm_accumulate, gmm_m_step, gmm_m_step_work_len, gmm_stats_len,
+    accumulate_work_len, add_statistics, gmm_m_step, gmm_m_step_work_len, gmm_stats_len,
     mean_log_likelihood, params_len, prior_samples, split_params, Params,
 };
 use crate::status::{checked_add, checked_mul, ensure_len, Status};
@@ -22,9 +23,9 @@ use crate::status::{checked_add, checked_mul, ensure_len, Status};
 /// 1, ...` to the front of `out` (rows x d, row-major) and returns how many rows it wrote.
 pub type ReadSamples<'a> = dyn FnMut(usize, &mut [f64]) -> Result<usize, Status> + 'a;
 
-/// Workspace (doubles) of [`gmm_fit_chunked`]: the statistics, the work of [`gmm_accumulate`]
-/// for one chunk and of [`gmm_m_step`], one parameter block and one chunk of `chunk_rows`
-/// samples. It does not depend on the number of samples.
+/// Workspace (doubles) of [`gmm_fit_chunked`]: the statistics, the work of
+/// [`gmm_accumulate`](super::gmm_accumulate) for one chunk and of [`gmm_m_step`], one parameter
+/// block and one chunk of `chunk_rows` samples. It does not depend on the number of samples.
 pub fn gmm_fit_chunked_work_len(
     chunk_rows: usize,
     k: usize,
@@ -110,10 +111,13 @@ pub fn gmm_fit_chunked(
         p.means[c * d..(c + 1) * d].copy_from_slice(start.mean(c));
         p.covs[c * cov_len..(c + 1) * cov_len].copy_from_slice(start.cov(c));
     }
-    // The E-step over all samples, chunk by chunk, under the parameters `p`; returns n.
+    let (factored, chunk_work) = accumulate_work.split_at_mut(factored_len(k, d, kind)?);
+    // The E-step over all samples, chunk by chunk, under the parameters `p` (factored once for
+    // the pass); returns n.
     let mut pass = |p: &Params, stats: &mut [f64]| -> Result<usize, Status> {
         stats.fill(0.0);
         let mix = Mixture::new(p.weights, p.means, p.covs, k, d, kind)?;
+        let fm = FactoredMixture::new(&mix, factored)?;
         let mut n = 0usize;
         loop {
             let rows = read(n, chunk)?;
@@ -122,7 +126,10 @@ pub fn gmm_fit_chunked(
             }
             if rows > 0 {
                 let samples = &chunk[..rows * d];
-                gmm_accumulate(&mix, samples, rows, None, stats, accumulate_work)?;
+                if !samples.iter().all(|v| v.is_finite()) {
+                    return Err(Status::NonFinite);
+                }
+                add_statistics(&fm, p.means, samples, rows, None, stats, chunk_work)?;
                 n = checked_add(n, rows)?;
             }
             if rows < chunk_rows {

@@ -554,10 +554,27 @@ pub fn gmm_accumulate(
         None => None,
     };
     let (factored, rest) = work.split_at_mut(factored_len(k, d, kind)?);
-    let (total, rest) = rest.split_at_mut(stats_len);
     let fm = FactoredMixture::new(mix, factored)?;
+    add_statistics(&fm, mix.means(), x, n, sample_weights, stats, rest)
+}
+
+/// The body of [`gmm_accumulate`] under a mixture already factored (the chunked fit factors once
+/// per pass, not once per chunk): adds the statistics of the n checked samples `x` to `stats`,
+/// unless a sum is not finite (`NonFinite`, `stats` untouched). `work` holds one set of
+/// statistics and the chunk scratch of min(n, 4096) samples.
+pub(crate) fn add_statistics(
+    fm: &FactoredMixture,
+    means: &[f64],
+    x: &[f64],
+    n: usize,
+    sample_weights: Option<SampleWeights>,
+    stats: &mut [f64],
+    work: &mut [f64],
+) -> Result<(), Status> {
+    let stats_len = gmm_stats_len(fm.n_components(), fm.dim(), fm.cov_kind())?;
+    let (total, rest) = work.split_at_mut(stats_len);
     total.fill(0.0);
-    accumulate(1, &fm, mix.means(), x, n, sample_weights, total, rest)?;
+    accumulate(1, fm, means, x, n, sample_weights, total, rest)?;
     add_into(total, &stats[..stats_len]);
     if !total.iter().all(|v| v.is_finite()) {
         return Err(Status::NonFinite);
