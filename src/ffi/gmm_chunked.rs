@@ -4,7 +4,7 @@
 use super::gmm::{MkGmmFitOptions, MkGmmFitReport};
 use super::{
     mixture_in, mixture_out, nonzero, optional_slice_mut, run, shape_in, shape_out, slice_mut,
-    work_len_for_c, MkMixture, MkMixtureOut,
+    work_len_for_c, MkMixture, MkMixtureOut, Shape,
 };
 use crate::gmm;
 use crate::Status;
@@ -44,14 +44,28 @@ pub unsafe extern "C" fn mk_gmm_fit_chunked_work_len(
     work_len_for_c(|| {
         nonzero(&[d, chunk_rows])?;
         // SAFETY: caller's contract.
-        let (a, b) = unsafe { (shape_in(start)?, shape_out(fit)?) };
-        a.expect_dim(d)?;
-        b.expect_dim(d)?;
-        if (a.k, a.kind) != (b.k, b.kind) {
-            return Err(Status::ShapeMismatch);
-        }
-        gmm::gmm_fit_chunked_work_len(chunk_rows, b.k, d, b.kind)
+        let s = unsafe { chunked_shape(d, start, fit) }?;
+        gmm::gmm_fit_chunked_work_len(chunk_rows, s.k, d, s.kind)
     })
+}
+
+/// The shape `start` and `fit` share, of dimension d.
+///
+/// # Safety
+/// Non-null descriptors must be valid.
+unsafe fn chunked_shape(
+    d: usize,
+    start: *const MkMixture,
+    fit: *const MkMixtureOut,
+) -> Result<Shape, Status> {
+    // SAFETY: caller's contract.
+    let (a, b) = unsafe { (shape_in(start)?, shape_out(fit)?) };
+    a.expect_dim(d)?;
+    b.expect_dim(d)?;
+    if (a.k, a.kind) != (b.k, b.kind) {
+        return Err(Status::ShapeMismatch);
+    }
+    Ok(b)
 }
 
 /// Fits a Gaussian mixture to samples that `read` hands over in chunks, in memory that does not
@@ -115,18 +129,13 @@ pub unsafe extern "C" fn mk_gmm_fit_chunked(
         nonzero(&[d, chunk_rows])?;
         // SAFETY (all blocks below): lengths as documented; the caller guarantees validity.
         let o = unsafe { options.as_ref() }.ok_or(Status::NullPointer)?;
-        let (a, b) = unsafe { (shape_in(start)?, shape_out(fit)?) };
-        a.expect_dim(d)?;
-        b.expect_dim(d)?;
-        if (a.k, a.kind) != (b.k, b.kind) {
-            return Err(Status::ShapeMismatch);
-        }
+        let s = unsafe { chunked_shape(d, start, fit) }?;
         let start = unsafe { mixture_in(start) }?;
         let out = unsafe { mixture_out(fit) }?;
         let trace = unsafe { optional_slice_mut(trace, o.max_iter) }?;
         let work = unsafe { slice_mut(work, work_len) }?;
         let report = unsafe { report.as_mut() }.ok_or(Status::NullPointer)?;
-        let opts = o.to_rust(b.kind)?;
+        let opts = o.to_rust(s.kind)?;
         let mut read = |first: usize, chunk: &mut [f64]| {
             let max_rows = chunk.len() / d;
             let mut rows = usize::MAX;
