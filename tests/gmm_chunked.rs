@@ -1,8 +1,9 @@
 //! The fit over samples read in chunks (`gmm_fit_chunked`): from the same start it is the batch
 //! fit to rounding for chunks of 1, 7 and n samples; every pass reads each sample once, in
 //! order; its workspace does not depend on n (the length query has no n, and one buffer serves
-//! 50 and 100,000 samples); bad input and a failing or inconsistent reader change nothing; the C
-//! entry point is the safe API.
+//! 50 and 100,000 samples); bad input and a failing or inconsistent reader change nothing; data
+//! scaled to the edges of double precision is refused or fitted finitely; the C entry point is
+//! the safe API.
 
 mod common;
 
@@ -513,4 +514,68 @@ fn the_c_entry_point_is_the_safe_api() {
     );
     let t = report.iterations;
     assert_eq!(bits(&trace[..t]), bits(&want.trace[..t]));
+}
+
+/// Data at the edges of double precision (scaled by 1e-300 or 1e300): the chunked fit either
+/// fails with a status or returns finite, valid parameters; never OK with NaN or infinity.
+#[test]
+fn extreme_scales_fail_cleanly_or_fit_finitely() {
+    let n = 400;
+    let x = all_samples(n);
+    let (mut fitted, mut refused) = (0, 0);
+    for scale in [1e-300, 1e-160, 1e160, 1e300] {
+        let scaled: Vec<f64> = x.iter().map(|v| v * scale).collect();
+        for reg_covar in [0.0, 1e-6] {
+            let opts = GmmFitOptions {
+                reg_covar,
+                ..GmmFitOptions::for_round()
+            };
+            let (w0, m0, s0) = start(CovKind::Full);
+            let m0: Vec<f64> = m0.iter().map(|v| v * scale).collect();
+            // Covariances at the data's scale where representable, else the unit ones.
+            let scaled_covs: Vec<f64> = s0.iter().map(|v| v * scale * scale).collect();
+            let representable = scaled_covs
+                .iter()
+                .zip(&s0)
+                .all(|(a, b)| a.is_finite() && (*a == 0.0) == (*b == 0.0));
+            let s0 = if representable { scaled_covs } else { s0 };
+            let mix = Mixture::new(&w0, &m0, &s0, K, D, CovKind::Full).unwrap();
+            let mut work =
+                vec![0.0; gmm::gmm_fit_chunked_work_len(16, K, D, CovKind::Full).unwrap()];
+            let (mut w, mut m, mut s) = (vec![0.0; K], vec![0.0; K * D], vec![0.0; K * D * D]);
+            let mut read = reader(n, |first, out| {
+                out.copy_from_slice(&scaled[first * D..first * D + out.len()])
+            });
+            let result = gmm::gmm_fit_chunked(
+                &mut read, D, 16, &opts, &mix, &mut w, &mut m, &mut s, None, &mut work,
+            );
+            if result.is_err() {
+                refused += 1;
+            }
+            if let Ok(report) = result {
+                fitted += 1;
+                let label = format!("scale {scale:e}, reg_covar {reg_covar}");
+                assert!(
+                    w.iter().chain(&m).chain(&s).all(|v| v.is_finite()),
+                    "{label}: non-finite output"
+                );
+                assert!(report.log_likelihood.is_finite(), "{label}");
+                assert!(
+                    Mixture::new(&w, &m, &s, K, D, CovKind::Full).is_ok(),
+                    "{label}"
+                );
+                let mut fw = vec![0.0; gmm::density_work_len(K, D, CovKind::Full).unwrap()];
+                let estimate = Mixture::new(&w, &m, &s, K, D, CovKind::Full).unwrap();
+                assert!(
+                    gmm::FactoredMixture::new(&estimate, &mut fw).is_ok(),
+                    "{label}: not SPD"
+                );
+            }
+        }
+    }
+    // Both outcomes occur: tiny data with reg_covar fits, 1e160 and beyond are refused.
+    assert!(
+        fitted >= 3 && refused >= 4,
+        "fitted {fitted}, refused {refused}"
+    );
 }
